@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module layout (see docs/architecture.md):
+//   AgentProtocol  – wire types and JSON-lines framing, no I/O
+//   AgentCore      – the agent's request handlers (FoundationEssentials + Glibc only,
+//                    so that the static agent stays small)
+//   Scheduling     – test queue, duration store, reports (pure logic)
+//   SSH            – owning Swift layer over libssh2
+//   AWS            – SigV4 (libcrypto), HTTP (libcurl), EC2/IAM/SSM/STS
+//   AutomationKit  – the controller: CLI commands, targets, agent client
+let package = Package(
+    name: "automation",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "automation", targets: ["automation"]),
+        .executable(name: "automation-agent", targets: ["automation-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries.
+        .systemLibrary(name: "CLibSSH2", path: "Sources/CLibSSH2", pkgConfig: "libssh2"),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto"),
+
+        // Wire protocol.
+        .target(name: "AgentProtocol", path: "Sources/Protocol"),
+
+        // Agent.
+        .target(name: "AgentCore", dependencies: ["AgentProtocol"], path: "Sources/Agent/Core"),
+        .executableTarget(name: "automation-agent", dependencies: ["AgentCore"], path: "Sources/Agent/Main"),
+
+        // Controller building blocks.
+        .target(name: "Scheduling", path: "Sources/Scheduling"),
+        .target(
+            name: "SSH",
+            dependencies: ["CLibSSH2", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/SSH"
+        ),
+        .target(
+            name: "AWS",
+            dependencies: ["CCurl", "COpenSSL", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/AWS"
+        ),
+        .target(
+            name: "AutomationKit",
+            dependencies: [
+                "AgentProtocol", "Scheduling", "SSH", "AWS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Controller/Core"
+        ),
+        .executableTarget(name: "automation", dependencies: ["AutomationKit"], path: "Sources/Controller/Main"),
+
+        // Tests. Integration tests run the built executables and real sshd / moto.
+        .testTarget(name: "ProtocolTests", dependencies: ["AgentProtocol"]),
+        .testTarget(name: "AgentTests", dependencies: ["AgentCore", "AgentProtocol", "AutomationKit"]),
+        .testTarget(name: "ControllerTests", dependencies: ["AutomationKit", "AgentProtocol"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "AutomationKit"]),
+    ]
+)
