@@ -11,7 +11,7 @@ import PackageDescription
 //   AutomationKit  – the controller: CLI commands, targets, agent client
 let package = Package(
     name: "automation",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "automation", targets: ["automation"]),
         .executable(name: "automation-agent", targets: ["automation-agent"]),
@@ -26,11 +26,14 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto"),
 
+        // GNU libc extensions the agent needs (posix_spawn chdir, pipe2, accept4).
+        .target(name: "CAgentSupport", path: "Sources/CAgentSupport"),
+
         // Wire protocol.
         .target(name: "AgentProtocol", path: "Sources/Protocol"),
 
         // Agent.
-        .target(name: "AgentCore", dependencies: ["AgentProtocol"], path: "Sources/Agent/Core"),
+        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport"], path: "Sources/Agent/Core"),
         .executableTarget(name: "automation-agent", dependencies: ["AgentCore"], path: "Sources/Agent/Main"),
 
         // Controller building blocks.

@@ -1,0 +1,85 @@
+import AgentProtocol
+import Glibc
+
+/// Entry point of `automation-agent`.
+public enum AgentMain {
+    public static let version = "0.1.0"
+
+    static let usage = """
+        usage: automation-agent --stdio
+               automation-agent serve [--listen HOST:PORT] [--idle-timeout SECONDS] [--detach]
+               automation-agent --version
+
+          --stdio                 serve one session on stdin/stdout
+          serve                   listen on a loopback TCP port; print one JSON line
+                                  {"port":N,"token":"…","pid":N,"version":N} and serve
+                                  every session that presents the token
+          --listen HOST:PORT      address to bind (default 127.0.0.1:0, loopback only)
+          --idle-timeout SECONDS  exit after this long with no session (default 1800, 0 = never)
+          --detach                after printing the JSON line, leave the caller's
+                                  session and close stdout/stderr
+        """
+
+    public static func run(_ arguments: [String]) -> Never {
+        var args = Array(arguments.dropFirst())
+        if args.isEmpty || args == ["--help"] || args == ["-h"] {
+            fail(args.isEmpty ? 64 : 0, usage)
+        }
+        if args == ["--version"] {
+            fail(0, "automation-agent \(version) (protocol \(ProtocolConstants.version))")
+        }
+        ProcessRegistry.installSignalPolicy()
+        if args == ["--stdio"] {
+            runStdio()
+        }
+        guard args.removeFirst() == "serve" else { fail(64, usage) }
+        var options = Listener.Options()
+        while let flag = args.first {
+            args.removeFirst()
+            switch flag {
+            case "--listen":
+                guard let value = args.first, let endpoint = Listener.Endpoint(value) else {
+                    fail(64, "automation-agent: --listen needs HOST:PORT with a loopback host (127.0.0.1 or ::1)")
+                }
+                args.removeFirst()
+                options.endpoint = endpoint
+            case "--idle-timeout":
+                guard let value = args.first, let seconds = Double(value), seconds >= 0 else {
+                    fail(64, "automation-agent: --idle-timeout needs a number of seconds")
+                }
+                args.removeFirst()
+                options.idleTimeout = seconds
+            case "--detach":
+                options.detach = true
+            default:
+                fail(64, "automation-agent: unknown option \(flag)\n\(usage)")
+            }
+        }
+        Listener.run(options)
+    }
+
+    private static func runStdio() -> Never {
+        // The protocol moves to private descriptors; 0 and 1 point at /dev/null so
+        // that nothing printed by accident can corrupt the stream.
+        let input = fcntl(0, F_DUPFD_CLOEXEC, 3)
+        let output = fcntl(1, F_DUPFD_CLOEXEC, 3)
+        guard input >= 0, output >= 0 else { fail(71, "automation-agent: cannot set up stdio: \(Sys.errorString(errno))") }
+        let null = open("/dev/null", O_RDWR)
+        if null >= 0 {
+            dup2(null, 0)
+            dup2(null, 1)
+            if null > 2 { close(null) }
+        }
+        ProcessRegistry.shared.startReaper()
+        let session = Session(input: input, output: output, config: .init(requiredToken: nil))
+        let end = session.run()
+        if end == .shutdown { ProcessRegistry.shared.killAll() }
+        exit(0)
+    }
+
+    static func fail(_ code: Int32, _ message: String) -> Never {
+        let line = Array((message + "\n").utf8)
+        _ = line.withUnsafeBytes { Sys.writeAll(code == 0 ? 1 : 2, $0) }
+        exit(code)
+    }
+}

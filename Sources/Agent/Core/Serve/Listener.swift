@@ -1,0 +1,137 @@
+import AgentProtocol
+import CAgentSupport
+import Glibc
+import Synchronization
+
+/// `serve` mode: a loopback TCP listener that admits sessions presenting the
+/// token it printed, each served on a thread of its own.
+enum Listener {
+    struct Endpoint {
+        var host: String
+        var port: UInt16
+        var isIPv6: Bool { host.contains(":") }
+
+        init?(_ text: String) {
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            // Remote access goes through SSH; the agent itself never listens beyond loopback.
+            guard host == "127.0.0.1" || host == "::1" || host == "localhost" else { return nil }
+            self.host = host == "localhost" ? "127.0.0.1" : host
+            self.port = port
+        }
+
+        init(host: String, port: UInt16) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    struct Options {
+        var endpoint = Endpoint(host: "127.0.0.1", port: 0)
+        var idleTimeout: Double = 1800
+        var detach = false
+    }
+
+    private static let activeSessions = Atomic<Int>(0)
+    private static let lastActivity = Atomic<UInt64>(0)
+
+    static func run(_ options: Options) -> Never {
+        let (fd, port) = bind(options.endpoint)
+        let token = randomHex(bytes: 32)
+        if options.detach {
+            let pid = fork()
+            if pid < 0 { AgentMain.fail(71, "automation-agent: fork: \(Sys.errorString(errno))") }
+            if pid > 0 {
+                announce(port: port, token: token, pid: pid)
+                _exit(0)
+            }
+            setsid()
+            let null = open("/dev/null", O_RDWR)
+            if null >= 0 {
+                dup2(null, 0)
+                dup2(null, 1)
+                dup2(null, 2)
+                if null > 2 { close(null) }
+            }
+        } else {
+            announce(port: port, token: token, pid: getpid())
+        }
+        ProcessRegistry.shared.startReaper()
+        lastActivity.store(Sys.now(), ordering: .relaxed)
+        let idleNs = UInt64(options.idleTimeout * 1_000_000_000)
+        while true {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&pfd, 1, 1000)
+            if pfd.revents & Int16(POLLIN) != 0 {
+                let client = cagent_accept_cloexec(fd)
+                if client >= 0 { startSession(client, token: token) }
+            }
+            if idleNs > 0, activeSessions.load(ordering: .relaxed) == 0,
+               Sys.now() - lastActivity.load(ordering: .relaxed) > idleNs {
+                exit(0)
+            }
+        }
+    }
+
+    private static func startSession(_ fd: Int32, token: String) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        activeSessions.add(1, ordering: .relaxed)
+        Threads.start {
+            let session = Session(input: fd, output: fd, config: .init(requiredToken: token))
+            let end = session.run()
+            close(fd)
+            if end == .shutdown {
+                ProcessRegistry.shared.killAll()
+                exit(0)
+            }
+            lastActivity.store(Sys.now(), ordering: .relaxed)
+            activeSessions.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    private static func announce(port: UInt16, token: String, pid: pid_t) {
+        let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version)}\n"
+        _ = line.utf8CString.withUnsafeBytes { Sys.writeAll(1, UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+    }
+
+    private static func bind(_ endpoint: Endpoint) -> (Int32, UInt16) {
+        let family = endpoint.isIPv6 ? AF_INET6 : AF_INET
+        let fd = cagent_socket_cloexec(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { AgentMain.fail(71, "automation-agent: socket: \(Sys.errorString(errno))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var rc: Int32
+        if endpoint.isIPv6 {
+            var addr = sockaddr_in6()
+            addr.sin6_family = sa_family_t(AF_INET6)
+            addr.sin6_port = endpoint.port.bigEndian
+            inet_pton(AF_INET6, endpoint.host, &addr.sin6_addr)
+            rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = endpoint.port.bigEndian
+            inet_pton(AF_INET, endpoint.host, &addr.sin_addr)
+            rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        guard rc == 0, listen(fd, 64) == 0 else {
+            AgentMain.fail(71, "automation-agent: cannot listen on \(endpoint.host):\(endpoint.port): \(Sys.errorString(errno))")
+        }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let port: UInt16 = withUnsafeBytes(of: storage) { raw in
+            // sin_port and sin6_port sit at the same offset.
+            UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self))
+        }
+        return (fd, port)
+    }
+}

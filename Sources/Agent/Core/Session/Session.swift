@@ -1,0 +1,200 @@
+import AgentProtocol
+import Dispatch
+import FoundationEssentials
+import Glibc
+
+/// One controller session: a single-threaded poll loop over the controller's
+/// stream, the pipes of every running process and a wake-up pipe.
+///
+/// Nothing in the loop blocks: a long exec never delays a ping, and file
+/// operations run on a serial worker queue so a large recursive remove cannot
+/// stall the stream either.
+final class Session {
+    struct Configuration {
+        /// The token a controller must present; nil when the transport already
+        /// proves who is speaking (stdio).
+        var requiredToken: String?
+        var window = ProtocolConstants.defaultWindow
+        /// How long a listener session may wait for its hello.
+        var helloTimeoutNs: UInt64 = 10_000_000_000
+    }
+
+    enum End {
+        case peerClosed, outputFailed, rejected, shutdown
+    }
+
+    let inFD: Int32
+    let outFD: Int32
+    let config: Configuration
+    let registry: ProcessRegistry
+    let mailbox = Mailbox()
+    let codec = MessageCodec()
+    var framer = LineFramer()
+    var out = OutputQueue()
+    var helloDone = false
+    var window: Int
+    var execs: [UInt64: RunningExec] = [:]
+    var execByPID: [pid_t: UInt64] = [:]
+    var fileOpsInFlight: Set<UInt64> = []
+    lazy var fileQueue = DispatchQueue(label: "automation-agent.files")
+    var end: End?
+    let helloDeadline: UInt64
+    var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    /// Process output is read only while the controller keeps up.
+    var outputOpen: Bool { out.unackedBytes < window && out.pendingBytes < 1 << 20 }
+
+    init(input: Int32, output: Int32, config: Configuration, registry: ProcessRegistry = .shared) {
+        inFD = input
+        outFD = output
+        self.config = config
+        self.registry = registry
+        window = config.window
+        helloDeadline = Sys.now() + config.helloTimeoutNs
+        Sys.setNonBlocking(input)
+        Sys.setNonBlocking(output)
+    }
+
+    /// Serves until the controller leaves or asks for shutdown.
+    func run() -> End {
+        var fds: [pollfd] = []
+        var owners: [PollOwner] = []
+        while end == nil {
+            fds.removeAll(keepingCapacity: true)
+            owners.removeAll(keepingCapacity: true)
+            func watch(_ fd: Int32, _ events: Int32, _ owner: PollOwner) {
+                fds.append(pollfd(fd: fd, events: Int16(events), revents: 0))
+                owners.append(owner)
+            }
+            watch(mailbox.wakeFD, POLLIN, .wake)
+            if end == nil { watch(inFD, POLLIN, .input) }
+            if out.pendingBytes > 0 { watch(outFD, POLLOUT, .output) }
+            if end == nil {
+                let readOutput = outputOpen
+                for exec in execs.values {
+                    if readOutput {
+                        if exec.stdoutFD >= 0 { watch(exec.stdoutFD, POLLIN, .stdout(exec.id)) }
+                        if exec.stderrFD >= 0 { watch(exec.stderrFD, POLLIN, .stderr(exec.id)) }
+                    }
+                    if exec.stdinFD >= 0 { watch(exec.stdinFD, POLLOUT, .stdin(exec.id)) }
+                }
+            }
+            let timeout = pollTimeout()
+            let n = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeout) }
+            if n < 0 && errno != EINTR { break }
+            if n > 0 {
+                for i in fds.indices where fds[i].revents != 0 {
+                    handleReady(owners[i], revents: Int32(fds[i].revents))
+                }
+            }
+            fireTimers(now: Sys.now())
+            if end == nil, out.pendingBytes > 0 { flushOutput() }
+        }
+        finish()
+        return end ?? .outputFailed
+    }
+
+    enum PollOwner {
+        case wake, input, output, stdout(UInt64), stderr(UInt64), stdin(UInt64)
+    }
+
+    private func handleReady(_ owner: PollOwner, revents: Int32) {
+        switch owner {
+        case .wake: handleMailbox()
+        case .input: readInput()
+        case .output: flushOutput()
+        case .stdout(let id): if let exec = execs[id] { readOutput(exec, stream: .stdout) }
+        case .stderr(let id): if let exec = execs[id] { readOutput(exec, stream: .stderr) }
+        case .stdin(let id): if let exec = execs[id] { writeStdin(exec) }
+        }
+    }
+
+    private func readInput() {
+        let n = readBuffer.withUnsafeMutableBytes { raw in Sys.retrying { Glibc.read(inFD, raw.baseAddress, raw.count) } }
+        if n < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK { return }
+            end = .peerClosed
+            return
+        }
+        if n == 0 {
+            if let tail = framer.finish(), case .line(let line) = tail { handleLine(line) }
+            end = end ?? .peerClosed
+            return
+        }
+        readBuffer.withUnsafeBytes { raw in
+            framer.push(UnsafeRawBufferPointer(rebasing: raw[0..<n])) { item in
+                guard end == nil else { return }
+                switch item {
+                case .line(let line): handleLine(line)
+                case .oversized(let length): sendError(id: nil, codec.oversizedLineError(length: length))
+                }
+            }
+        }
+    }
+
+    func flushOutput() {
+        if case .failed = out.flush(to: outFD) {
+            end = .outputFailed
+        }
+    }
+
+    /// Queues a message; events and replies get the next sequence number.
+    func send(_ message: AgentMessage) {
+        do {
+            out.append(try codec.encodeLine(message), seq: message.seq)
+        } catch {
+            // Only an oversized message fails to encode; the request still gets an answer.
+            if case .reply(let reply) = message {
+                let fallback = AgentMessage.reply(Reply(id: reply.id, seq: reply.seq,
+                    outcome: .failure(ProtocolError(.tooLarge, "reply does not fit in one line"))))
+                if let line = try? codec.encodeLine(fallback) { out.append(line, seq: reply.seq) }
+            }
+        }
+        if out.pendingBytes > 64 * 1024 { flushOutput() }
+    }
+
+    func reply(_ id: UInt64?, _ outcome: Result<ReplyBody, ProtocolError>) {
+        send(.reply(Reply(id: id, seq: out.nextSeq(), outcome: outcome)))
+    }
+
+    func sendError(id: UInt64?, _ error: ProtocolError) {
+        reply(id, .failure(error))
+    }
+
+    private func pollTimeout() -> Int32 {
+        var next: UInt64 = .max
+        if !helloDone && config.requiredToken != nil { next = helloDeadline }
+        for exec in execs.values {
+            for t in [exec.timeoutAt, exec.killAt, exec.drainUntil] { if let t { next = min(next, t) } }
+        }
+        if next == .max { return -1 }
+        let now = Sys.now()
+        if next <= now { return 0 }
+        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+    }
+
+    private func fireTimers(now: UInt64) {
+        if !helloDone, config.requiredToken != nil, now >= helloDeadline, end == nil {
+            sendError(id: nil, ProtocolError(.helloRequired, "no hello within \(config.helloTimeoutNs / 1_000_000_000) s"))
+            end = .rejected
+        }
+        for exec in Array(execs.values) { fireTimers(exec, now: now) }
+    }
+
+    private func finish() {
+        for exec in execs.values {
+            kill(-exec.pid, SIGKILL)
+            exec.closeAll()
+        }
+        execs.removeAll()
+        if end == .shutdown || end == .rejected {
+            // Best effort: let the last reply reach the controller.
+            let deadline = Sys.now() + 2_000_000_000
+            while out.pendingBytes > 0 && Sys.now() < deadline {
+                if case .failed = out.flush(to: outFD) { break }
+                var pfd = pollfd(fd: outFD, events: Int16(POLLOUT), revents: 0)
+                _ = Glibc.poll(&pfd, 1, 100)
+            }
+        }
+    }
+}

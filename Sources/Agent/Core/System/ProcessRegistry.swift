@@ -1,0 +1,66 @@
+import Glibc
+import Synchronization
+
+/// Reaps every child of the agent and routes each exit status to the session
+/// that started it.
+///
+/// SIGCHLD is blocked in every thread (see `installSignalPolicy`) and one
+/// thread waits for it with sigwait, so no async-signal-safety games are needed.
+final class ProcessRegistry: Sendable {
+    static let shared = ProcessRegistry()
+
+    private let owners = Mutex<[pid_t: Mailbox]>([:])
+
+    /// Blocks SIGCHLD (so the reaper can sigwait for it) and ignores SIGPIPE
+    /// (a vanished peer shows up as EPIPE instead). Call before any thread starts.
+    static func installSignalPolicy() {
+        signal(SIGPIPE, SIG_IGN)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGCHLD)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+
+    func startReaper() {
+        Threads.start { [self] in reapForever() }
+    }
+
+    /// Runs `spawn` and records its pid atomically, so an exit can never be
+    /// reaped before its owner is known.
+    func spawn(for mailbox: Mailbox, _ spawn: () -> Result<pid_t, SpawnFailure>) -> Result<pid_t, SpawnFailure> {
+        owners.withLock { owners in
+            let result = spawn()
+            if case .success(let pid) = result { owners[pid] = mailbox }
+            return result
+        }
+    }
+
+    /// Sends SIGKILL to the process group of every running child (agent shutdown).
+    func killAll() {
+        owners.withLock { owners in
+            for pid in owners.keys { kill(-pid, SIGKILL) }
+        }
+    }
+
+    private func reapForever() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGCHLD)
+        while true {
+            var signal: Int32 = 0
+            _ = sigwait(&set, &signal)
+            while true {
+                var status: Int32 = 0
+                let pid = waitpid(-1, &status, WNOHANG)
+                if pid <= 0 { break }
+                let mailbox = owners.withLock { $0.removeValue(forKey: pid) }
+                mailbox?.post(.exited(pid: pid, status: status))
+            }
+        }
+    }
+}
+
+/// Why a process could not be started.
+struct SpawnFailure: Error {
+    var message: String
+}

@@ -1,0 +1,3 @@
+import AgentCore
+
+AgentMain.run(CommandLine.arguments)

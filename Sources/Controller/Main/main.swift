@@ -1,0 +1,3 @@
+import AutomationKit
+
+await AutomationMain.run()

@@ -1,0 +1,107 @@
+import FoundationEssentials
+
+/// Encodes messages to lines and decodes lines to messages, turning every kind of
+/// bad input into a `ProtocolError` with a stable code. Not thread-safe: one per
+/// reader or writer.
+public struct MessageCodec {
+    /// Why a line could not be decoded, and the request it belongs to when known.
+    public struct LineError: Error, Equatable, Sendable {
+        public var id: UInt64?
+        public var error: ProtocolError
+    }
+
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
+    public let maxLineLength: Int
+
+    public init(maxLineLength: Int = ProtocolConstants.maxLineLength) {
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        decoder = JSONDecoder()
+        self.maxLineLength = maxLineLength
+    }
+
+    /// The line for a message, newline included.
+    public func encodeLine<M: Encodable>(_ message: M) throws -> [UInt8] {
+        var bytes = [UInt8](try encoder.encode(message))
+        guard bytes.count <= maxLineLength else {
+            throw ProtocolError(.tooLarge, "message of \(bytes.count) bytes exceeds the \(maxLineLength)-byte line limit")
+        }
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    /// Decodes what the agent receives.
+    public func decodeControllerLine(_ line: [UInt8]) -> Result<ControllerMessage, LineError> {
+        decode(ControllerMessage.self, line)
+    }
+
+    /// Decodes what the controller receives.
+    public func decodeAgentLine(_ line: [UInt8]) -> Result<AgentMessage, LineError> {
+        decode(AgentMessage.self, line)
+    }
+
+    private func decode<M: Decodable>(_ type: M.Type, _ line: [UInt8]) -> Result<M, LineError> {
+        // Checked first so that bad bytes get their own code rather than a parse error.
+        guard String(validating: line, as: UTF8.self) != nil else {
+            return .failure(LineError(id: nil, error: ProtocolError(.badUTF8, "line is not valid UTF-8")))
+        }
+        do {
+            return .success(try decoder.decode(M.self, from: Data(line)))
+        } catch let error as AttributedError {
+            return .failure(LineError(id: error.id, error: error.error))
+        } catch let error as ProtocolError {
+            return .failure(LineError(id: nil, error: error))
+        } catch let error as DecodingError {
+            return .failure(LineError(id: nil, error: ProtocolError(decoding: error)))
+        } catch {
+            return .failure(LineError(id: nil, error: ProtocolError(.badJSON, "\(error)")))
+        }
+    }
+
+    /// The error for a dropped oversized line.
+    public func oversizedLineError(length: Int) -> ProtocolError {
+        ProtocolError(.lineTooLong, "line of \(length) bytes exceeds the \(maxLineLength)-byte limit")
+    }
+}
+
+extension ProtocolError {
+    /// Maps Codable's errors onto stable codes, naming the offending field.
+    init(decoding error: DecodingError) {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context)
+            self.init(.missingField, "missing field '\(parent.isEmpty ? "" : parent + ".")\(key.stringValue)'")
+        case .typeMismatch(let type, let context):
+            if context.codingPath.isEmpty {
+                self.init(.badMessage, "a message must be a JSON object")
+            } else {
+                self.init(.invalidField, "field '\(path(context))': expected \(Self.describe(type))")
+            }
+        case .valueNotFound(let type, let context):
+            self.init(.invalidField, "field '\(path(context))': expected \(Self.describe(type)), got null")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                self.init(.badJSON, "not valid JSON: \(context.debugDescription)")
+            } else {
+                self.init(.invalidField, "field '\(path(context))': \(context.debugDescription)")
+            }
+        @unknown default:
+            self.init(.badJSON, "\(error)")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is UInt64.Type, is UInt32.Type: "an unsigned integer"
+        case is Int.Type, is Int32.Type, is Int64.Type: "an integer"
+        case is Data.Type: "base64 text"
+        default: "\(type)"
+        }
+    }
+}

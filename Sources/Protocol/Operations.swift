@@ -1,0 +1,97 @@
+import FoundationEssentials
+
+/// Operation names as they appear on the wire in `op`.
+public enum Operation: String, Sendable, CaseIterable, Codable {
+    case ping
+    case exec
+    case cancel
+    case stat = "fs.stat"
+    case mkdir = "fs.mkdir"
+    case write = "fs.write"
+    case read = "fs.read"
+    case remove = "fs.remove"
+    case chmod = "fs.chmod"
+    case chown = "fs.chown"
+    case symlink = "fs.symlink"
+    case list = "fs.list"
+    case shutdown
+}
+
+/// What a request asks for.
+public enum RequestBody: Sendable, Equatable {
+    case ping
+    case exec(ExecParams)
+    case cancel(CancelParams)
+    case stat(StatParams)
+    case mkdir(MkdirParams)
+    case write(WriteParams)
+    case read(ReadParams)
+    case remove(RemoveParams)
+    case chmod(ChmodParams)
+    case chown(ChownParams)
+    case symlink(SymlinkParams)
+    case list(ListParams)
+    case shutdown
+
+    public var operation: Operation {
+        switch self {
+        case .ping: .ping
+        case .exec: .exec
+        case .cancel: .cancel
+        case .stat: .stat
+        case .mkdir: .mkdir
+        case .write: .write
+        case .read: .read
+        case .remove: .remove
+        case .chmod: .chmod
+        case .chown: .chown
+        case .symlink: .symlink
+        case .list: .list
+        case .shutdown: .shutdown
+        }
+    }
+}
+
+/// A successful reply's payload; its shape follows the request's operation.
+public enum ReplyBody: Sendable, Equatable {
+    /// Operations with nothing to return: mkdir, write, remove, chmod, chown, symlink, shutdown.
+    case done(Operation)
+    case pong(PongResult)
+    case exec(ExecResult)
+    case cancel(CancelResult)
+    case stat(FileInfo)
+    case read(ReadResult)
+    case list(ListResult)
+
+    public var operation: Operation {
+        switch self {
+        case .done(let op): op
+        case .pong: .ping
+        case .exec: .exec
+        case .cancel: .cancel
+        case .stat: .stat
+        case .read: .read
+        case .list: .list
+        }
+    }
+}
+
+/// What an event reports.
+public enum EventBody: Sendable, Equatable {
+    /// A process was started (exec), with its pid.
+    case started(StartedEvent)
+    /// A chunk of a process's stdout or stderr.
+    case output(OutputEvent)
+
+    public var kind: String {
+        switch self {
+        case .started: "started"
+        case .output: "output"
+        }
+    }
+}
+
+/// Empty parameters, for operations without any.
+public struct NoParams: Codable, Sendable, Equatable {
+    public init() {}
+}

@@ -1,0 +1,76 @@
+/// Checks that JSON alone cannot express: non-empty argv, absolute paths, sane numbers.
+extension RequestBody {
+    public func validate() throws(ProtocolError) {
+        switch self {
+        case .ping, .shutdown:
+            return
+        case .exec(let p):
+            guard let program = p.argv.first, !program.isEmpty else {
+                throw ProtocolError(.invalidField, "params.argv: must name a program")
+            }
+            for arg in p.argv where arg.utf8.contains(0) {
+                throw ProtocolError(.invalidField, "params.argv: arguments cannot contain NUL bytes")
+            }
+            for (key, value) in p.env ?? [:] where key.isEmpty || key.utf8.contains(0) || key.contains("=") || value.utf8.contains(0) {
+                throw ProtocolError(.invalidField, "params.env: invalid variable '\(key)'")
+            }
+            if let cwd = p.cwd { try Self.checkPath(cwd, "params.cwd") }
+            try Self.checkNonNegative(p.timeoutMs, "params.timeoutMs")
+            try Self.checkNonNegative(p.killGraceMs, "params.killGraceMs")
+        case .cancel(let p):
+            try Self.checkNonNegative(p.killGraceMs, "params.killGraceMs")
+            if let signal = p.signal, !(1...64).contains(signal) {
+                throw ProtocolError(.invalidField, "params.signal: \(signal) is not a signal number")
+            }
+        case .stat(let p): try Self.checkPath(p.path, "params.path")
+        case .mkdir(let p):
+            try Self.checkPath(p.path, "params.path")
+            try Self.checkMode(p.mode)
+        case .write(let p):
+            try Self.checkPath(p.path, "params.path")
+            try Self.checkMode(p.mode)
+        case .read(let p):
+            try Self.checkPath(p.path, "params.path")
+            if let offset = p.offset, offset < 0 {
+                throw ProtocolError(.invalidField, "params.offset: must not be negative")
+            }
+            try Self.checkNonNegative(p.length, "params.length")
+        case .remove(let p):
+            try Self.checkPath(p.path, "params.path")
+            if p.path.utf8.count == 1 {
+                throw ProtocolError(.invalidField, "params.path: refusing to remove /")
+            }
+        case .chmod(let p):
+            try Self.checkPath(p.path, "params.path")
+            try Self.checkMode(p.mode)
+        case .chown(let p): try Self.checkPath(p.path, "params.path")
+        case .symlink(let p):
+            try Self.checkPath(p.path, "params.path")
+            if p.target.isEmpty || p.target.utf8.contains(0) {
+                throw ProtocolError(.invalidField, "params.target: must be a non-empty path without NUL bytes")
+            }
+        case .list(let p): try Self.checkPath(p.path, "params.path")
+        }
+    }
+
+    private static func checkPath(_ path: String, _ field: String) throws(ProtocolError) {
+        guard path.utf8.first == UInt8(ascii: "/") else {
+            throw ProtocolError(.invalidField, "\(field): '\(path)' is not an absolute path")
+        }
+        guard !path.utf8.contains(0) else {
+            throw ProtocolError(.invalidField, "\(field): paths cannot contain NUL bytes")
+        }
+    }
+
+    private static func checkMode(_ mode: UInt32?) throws(ProtocolError) {
+        if let mode, mode > 0o7777 {
+            throw ProtocolError(.invalidField, "params.mode: \(mode) is above 0o7777")
+        }
+    }
+
+    private static func checkNonNegative(_ value: Int?, _ field: String) throws(ProtocolError) {
+        if let value, value < 0 {
+            throw ProtocolError(.invalidField, "\(field): must not be negative")
+        }
+    }
+}
