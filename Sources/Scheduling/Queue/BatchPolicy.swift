@@ -1,0 +1,31 @@
+/// How much work one hand-out to a slot carries.
+///
+/// A batch's estimated length is `remaining / (factor × live slots)`, so
+/// batches are long at the start (amortising a runner's start-up cost) and
+/// shrink toward the end of the run, where small pieces even out the slots.
+/// It never drops below `minSeconds` (unless one test is all that is left)
+/// and never holds more than `maxTests` tests.
+public struct BatchPolicy: Sendable, Equatable, Codable {
+    /// Upper bound on tests per batch; 1 makes every test its own batch.
+    public var maxTests: Int
+    /// Floor for a batch's estimated duration, in seconds.
+    public var minSeconds: Double
+    /// How many batches per slot the remaining work is cut into.
+    public var factor: Double
+
+    /// Creates a policy.
+    public init(maxTests: Int, minSeconds: Double, factor: Double = 3) {
+        precondition(maxTests >= 1 && factor > 0 && minSeconds >= 0)
+        self.maxTests = maxTests
+        self.minSeconds = minSeconds
+        self.factor = factor
+    }
+
+    /// One test per batch: for runners whose start-up cost is one exec anyway.
+    public static let singleTest = BatchPolicy(maxTests: 1, minSeconds: 0, factor: 1)
+
+    /// The estimated duration a batch should aim for.
+    public func targetSeconds(remaining: Double, liveSlots: Int) -> Double {
+        max(minSeconds, remaining / (factor * Double(max(1, liveSlots))))
+    }
+}

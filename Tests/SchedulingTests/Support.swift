@@ -1,0 +1,44 @@
+import Foundation
+@testable import Scheduling
+
+/// A seeded generator so property tests are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func slots(_ count: Int, target: String = "local:\(0)") -> [SlotID] {
+    (0..<count).map { SlotID(target: "local", host: "localhost", index: $0) }
+}
+
+let epoch = Date(timeIntervalSince1970: 1_700_000_000)
+
+func attempt(_ name: String, _ status: TestStatus, on slot: SlotID, at start: Double = 0, for seconds: Double = 1,
+             message: String? = nil, detail: String? = nil) -> TestAttempt {
+    TestAttempt(name: name, attempt: 0, status: status, slot: slot, start: epoch.addingTimeInterval(start),
+                end: epoch.addingTimeInterval(start + seconds), message: message, detail: detail)
+}
+
+extension Assignment {
+    var batch: Batch? {
+        if case .run(let batch) = self { return batch }
+        return nil
+    }
+}
+
+/// A skewed suite: a few long tests, many short ones.
+func skewedDurations(count: Int, using rng: inout SplitMix64) -> [String: Double] {
+    var tests: [String: Double] = [:]
+    for index in 0..<count {
+        let long = Double.random(in: 0..<1, using: &rng) < 0.05
+        tests[String(format: "test-%04d", index)] = long ? Double.random(in: 20...60, using: &rng) : Double.random(in: 0.05...3, using: &rng)
+    }
+    return tests
+}
