@@ -4,4 +4,6 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/err.h>
 #endif
