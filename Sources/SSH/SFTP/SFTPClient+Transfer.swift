@@ -1,0 +1,221 @@
+import CLibSSH2
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SFTPClient {
+    /// Called on the I/O thread with (bytes done, total bytes).
+    public typealias Progress = @Sendable (UInt64, UInt64) -> Void
+
+    /// Uploads a local file to `remotePath` and sets its mode.
+    ///
+    /// Bytes go out in large writes (`chunkSize`, default 1 MiB) that libssh2
+    /// splits into many SFTP requests in flight; the buffer is topped up as
+    /// acknowledgements arrive, so the pipeline never drains mid-file.
+    public func upload(from localPath: String, to remotePath: String, mode: Int = 0o644,
+                       chunkSize: Int = 1 << 20, progress: Progress? = nil) async throws {
+        let fd = Glibc.open(localPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SSHError(.invalidArgument, "Cannot read \(localPath): \(String(cString: strerror(errno))).")
+        }
+        var info = Glibc.stat()
+        fstat(fd, &info)
+        let transfer = UploadState(fd: fd, total: UInt64(info.st_size), chunkSize: chunkSize,
+                                   remotePath: remotePath, mode: mode, progress: progress)
+        defer { Glibc.close(fd) }
+        let sftp = handle
+        try await loop.perform("uploading \(remotePath)") { loop -> Bool? in
+            do {
+                return try transfer.step(sftp: sftp, loop: loop, client: self) ? true : nil
+            } catch {
+                transfer.abandon(loop)
+                throw error
+            }
+        }
+    }
+
+    /// Downloads `remotePath` into a local file (replaced atomically).
+    public func download(from remotePath: String, to localPath: String,
+                         chunkSize: Int = 1 << 20, progress: Progress? = nil) async throws {
+        guard let info = try await stat(remotePath) else {
+            throw SSHError(.sftpFailed, "\(loop.label): \(remotePath) does not exist.")
+        }
+        let temporary = localPath + ".part.\(getpid())"
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(info.permissions & 0o777))
+        guard fd >= 0 else {
+            throw SSHError(.invalidArgument, "Cannot write \(localPath): \(String(cString: strerror(errno))).")
+        }
+        let transfer = DownloadState(fd: fd, total: info.size, chunkSize: chunkSize, remotePath: remotePath, progress: progress)
+        let sftp = handle
+        do {
+            try await loop.perform("downloading \(remotePath)") { loop -> Bool? in
+                do {
+                    return try transfer.step(sftp: sftp, loop: loop, client: self) ? true : nil
+                } catch {
+                    transfer.abandon(loop)
+                    throw error
+                }
+            }
+            Glibc.close(fd)
+            guard Glibc.rename(temporary, localPath) == 0 else {
+                throw SSHError(.invalidArgument, "Cannot write \(localPath): \(String(cString: strerror(errno))).")
+            }
+        } catch {
+            Glibc.close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+}
+
+/// The I/O-thread side of an upload: open, write, set mode, close.
+private final class UploadState: @unchecked Sendable {
+    enum Phase { case open, write, setMode, close, done }
+    let fd: Int32
+    let total: UInt64
+    let chunkSize: Int
+    let remotePath: String
+    let mode: Int
+    let progress: SFTPClient.Progress?
+    var phase = Phase.open
+    var file: OpaquePointer?
+    var buffer: [UInt8] = []
+    var head = 0
+    var acknowledged: UInt64 = 0
+    var localEOF = false
+
+    init(fd: Int32, total: UInt64, chunkSize: Int, remotePath: String, mode: Int, progress: SFTPClient.Progress?) {
+        self.fd = fd
+        self.total = total
+        self.chunkSize = chunkSize
+        self.remotePath = remotePath
+        self.mode = mode
+        self.progress = progress
+        buffer.reserveCapacity(chunkSize * 2)
+    }
+
+    /// Returns true when finished; false means "call again when the socket is ready".
+    func step(sftp: OpaquePointer, loop: SSHLoop, client: SFTPClient) throws -> Bool {
+        if phase == .open {
+            guard let file = cssh2_sftp_open(sftp, remotePath, UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC), mode, Int32(LIBSSH2_SFTP_OPENFILE)) else {
+                let rc = libssh2_session_last_errno(loop.session!)
+                if rc == LIBSSH2_ERROR_EAGAIN { return false }
+                throw client.error(loop, "creating \(remotePath)", rc: rc).error
+            }
+            self.file = file
+            phase = .write
+        }
+        while phase == .write {
+            if !localEOF && buffer.count - head < chunkSize {
+                if head > 0 {
+                    buffer.removeFirst(head)
+                    head = 0
+                }
+                let want = chunkSize * 2 - buffer.count
+                let oldCount = buffer.count
+                buffer.append(contentsOf: repeatElement(0, count: want))
+                let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + oldCount, want) }
+                if got < 0 { throw SSHError(.invalidArgument, "Reading the local file failed: \(String(cString: strerror(errno))).") }
+                buffer.removeLast(want - max(0, got))
+                if got == 0 { localEOF = true }
+            }
+            if head == buffer.count {
+                if localEOF { phase = .setMode }
+                continue
+            }
+            let rc = buffer.withUnsafeBytes { bytes in
+                libssh2_sftp_write(file, bytes.baseAddress!.advanced(by: head).assumingMemoryBound(to: CChar.self), bytes.count - head)
+            }
+            if rc == Int(LIBSSH2_ERROR_EAGAIN) { return false }
+            if rc < 0 { throw client.error(loop, "writing \(remotePath)", rc: Int32(rc)).error }
+            head += rc
+            acknowledged += UInt64(rc)
+            progress?(acknowledged, total)
+        }
+        if phase == .setMode {
+            // The server applies its umask on create; set the mode explicitly.
+            var attributes = LIBSSH2_SFTP_ATTRIBUTES()
+            attributes.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
+            attributes.permissions = UInt(mode)
+            let rc = cssh2_sftp_fstat(file, &attributes, 1)
+            if rc == LIBSSH2_ERROR_EAGAIN { return false }
+            if rc != 0 { throw client.error(loop, "setting the mode of \(remotePath)", rc: rc).error }
+            phase = .close
+        }
+        if phase == .close {
+            let rc = libssh2_sftp_close_handle(file)
+            if rc == LIBSSH2_ERROR_EAGAIN { return false }
+            file = nil
+            if rc != 0 { throw client.error(loop, "closing \(remotePath)", rc: rc).error }
+            phase = .done
+        }
+        return true
+    }
+
+    func abandon(_ loop: SSHLoop) {
+        guard let file else { return }
+        self.file = nil
+        loop.submitCleanup("closing a failed upload") { _ in libssh2_sftp_close_handle(file) != LIBSSH2_ERROR_EAGAIN }
+    }
+}
+
+/// The I/O-thread side of a download.
+private final class DownloadState: @unchecked Sendable {
+    let fd: Int32
+    let total: UInt64
+    let remotePath: String
+    let progress: SFTPClient.Progress?
+    var file: OpaquePointer?
+    var buffer: [UInt8]
+    var received: UInt64 = 0
+    var finished = false
+
+    init(fd: Int32, total: UInt64, chunkSize: Int, remotePath: String, progress: SFTPClient.Progress?) {
+        self.fd = fd
+        self.total = total
+        self.remotePath = remotePath
+        self.progress = progress
+        self.buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    func step(sftp: OpaquePointer, loop: SSHLoop, client: SFTPClient) throws -> Bool {
+        if file == nil && !finished {
+            guard let file = cssh2_sftp_open(sftp, remotePath, UInt(LIBSSH2_FXF_READ), 0, Int32(LIBSSH2_SFTP_OPENFILE)) else {
+                let rc = libssh2_session_last_errno(loop.session!)
+                if rc == LIBSSH2_ERROR_EAGAIN { return false }
+                throw client.error(loop, "opening \(remotePath)", rc: rc).error
+            }
+            self.file = file
+        }
+        while !finished, let file {
+            let rc = buffer.withUnsafeMutableBytes { bytes in
+                libssh2_sftp_read(file, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
+            }
+            if rc == Int(LIBSSH2_ERROR_EAGAIN) { return false }
+            if rc < 0 { throw client.error(loop, "reading \(remotePath)", rc: Int32(rc)).error }
+            if rc == 0 { finished = true; break }
+            var written = 0
+            while written < rc {
+                let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, rc - written) }
+                if n < 0 { throw SSHError(.invalidArgument, "Writing the local file failed: \(String(cString: strerror(errno))).") }
+                written += n
+            }
+            received += UInt64(rc)
+            progress?(received, total)
+        }
+        if let file {
+            let rc = libssh2_sftp_close_handle(file)
+            if rc == LIBSSH2_ERROR_EAGAIN { return false }
+            self.file = nil
+        }
+        return true
+    }
+
+    func abandon(_ loop: SSHLoop) {
+        guard let file else { return }
+        self.file = nil
+        loop.submitCleanup("closing a failed download") { _ in libssh2_sftp_close_handle(file) != LIBSSH2_ERROR_EAGAIN }
+    }
+}
