@@ -7,6 +7,8 @@ public enum ProtocolConstants {
     /// Largest chunk of file content or process output carried by one message.
     /// Base64 grows it by a third, which keeps every message well under `maxLineLength`.
     public static let maxChunkSize = 1024 * 1024
+    /// Largest stdin an exec request carries (its base64 must fit in one line).
+    public static let maxExecStdin = 3 * 1024 * 1024
     /// Bytes of unacknowledged events the agent lets build up before it stops
     /// reading process output (the flow-control window).
     public static let defaultWindow = 8 * 1024 * 1024

@@ -53,6 +53,7 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let tooLarge = Code("too_large")
         public static let ioError = Code("io_error")
         public static let spawnFailed = Code("spawn_failed")
+        public static let commandNotFound = Code("command_not_found")
         public static let noSuchRequest = Code("no_such_request")
         public static let internalError = Code("internal")
     }

@@ -15,6 +15,9 @@ extension RequestBody {
                 throw ProtocolError(.invalidField, "params.env: invalid variable '\(key)'")
             }
             if let cwd = p.cwd { try Self.checkPath(cwd, "params.cwd") }
+            if let stdin = p.stdin, stdin.count > ProtocolConstants.maxExecStdin {
+                throw ProtocolError(.tooLarge, "params.stdin: \(stdin.count) bytes, at most \(ProtocolConstants.maxExecStdin)")
+            }
             try Self.checkNonNegative(p.timeoutMs, "params.timeoutMs")
             try Self.checkNonNegative(p.killGraceMs, "params.killGraceMs")
         case .cancel(let p):

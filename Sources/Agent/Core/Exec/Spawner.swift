@@ -27,7 +27,7 @@ enum Spawner {
     static func spawn(_ params: ExecParams, registry: ProcessRegistry, mailbox: Mailbox) -> Result<SpawnedProcess, SpawnFailure> {
         let env = environment(for: params)
         guard let program = resolve(params.argv[0], env: env, cwd: params.cwd) else {
-            return .failure(SpawnFailure(message: "\(params.argv[0]): command not found"))
+            return .failure(SpawnFailure(code: .commandNotFound, message: "\(params.argv[0]): command not found"))
         }
         if let cwd = params.cwd {
             var st = stat()

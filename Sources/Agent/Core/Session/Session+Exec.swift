@@ -6,7 +6,7 @@ extension Session {
     func startExec(id: UInt64, _ params: ExecParams) {
         switch Spawner.spawn(params, registry: registry, mailbox: mailbox) {
         case .failure(let failure):
-            sendError(id: id, ProtocolError(.spawnFailed, failure.message))
+            sendError(id: id, ProtocolError(failure.code, failure.message))
         case .success(let process):
             let exec = RunningExec(id: id, process: process, params: params, now: Sys.now())
             execs[id] = exec

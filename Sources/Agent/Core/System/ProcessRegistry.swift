@@ -1,3 +1,4 @@
+import AgentProtocol
 import Glibc
 import Synchronization
 
@@ -62,5 +63,6 @@ final class ProcessRegistry: Sendable {
 
 /// Why a process could not be started.
 struct SpawnFailure: Error {
+    var code: ProtocolError.Code = .spawnFailed
     var message: String
 }

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The controller's own exit codes (docs/cli.md). `exec` passes the remote
+/// command's status through and uses these only for its own failures.
+public enum ExitCodes {
+    /// Tests failed (run-tests).
+    public static let testsFailed: Int32 = 1
+    /// Wrong flags or arguments.
+    public static let usage: Int32 = 64
+    /// Interrupted by the user (SIGINT).
+    public static let interrupted: Int32 = 130
+    /// The tool's own machinery failed: unreachable host, lost connection,
+    /// agent refused or crashed, cloud API error. Like ssh, 255.
+    public static let infrastructure: Int32 = 255
+}

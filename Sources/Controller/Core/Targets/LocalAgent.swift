@@ -1,0 +1,46 @@
+import Foundation
+import Glibc
+import Logging
+
+/// Starts `automation-agent --stdio` on this machine and connects to it.
+public enum LocalAgent {
+    public static func connect(binary: String, logger: Logger) async throws -> AgentClient {
+        var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
+        guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw POSIXFailure("pipe", errno) }
+        for fd in [toChild[1], fromChild[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        posix_spawn_file_actions_addclose(&actions, toChild[0])
+        posix_spawn_file_actions_addclose(&actions, fromChild[1])
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // Its own process group: a Ctrl-C aimed at the controller reaches the
+        // agent's children only through a cancel, never behind our back.
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(binary), strdup("--stdio"), nil]
+        defer { argv.forEach { free($0) } }
+        let rc = posix_spawn(&pid, binary, &actions, &attr, argv, environ)
+        Glibc.close(toChild[0])
+        Glibc.close(fromChild[1])
+        guard rc == 0 else {
+            Glibc.close(toChild[1])
+            Glibc.close(fromChild[0])
+            throw AgentClientError(.transport, "cannot start agent \(binary): \(String(cString: strerror(rc)))")
+        }
+        let agentPID = pid
+        let transport = PipeTransport(readFD: fromChild[0], writeFD: toChild[1]) {
+            var status: Int32 = 0
+            _ = waitpid(agentPID, &status, 0)
+        }
+        logger.debug("started local agent", metadata: ["agent.pid": "\(pid)", "agent.binary": "\(binary)"])
+        return try await AgentClient.connect(transport: transport, token: nil, logger: logger)
+    }
+}

@@ -1,0 +1,13 @@
+import Logging
+
+/// Opens an agent session on a target.
+public enum Targets {
+    public static func connect(_ spec: TargetSpec, options: TargetOptions, logger: Logger) async throws -> AgentClient {
+        switch spec {
+        case .local:
+            return try await LocalAgent.connect(binary: try AgentBinary.locate(explicit: options.agentBinary), logger: logger)
+        case .ssh(let address):
+            throw UsageError("ssh targets are not available in this build (target \(address.host))")
+        }
+    }
+}
