@@ -1,0 +1,134 @@
+import Foundation
+
+extension AWSAutomation {
+    static let liveStates = ["pending", "running", "stopping", "stopped"]
+
+    /// This namespace's live instances: found by tag, plus those in local run records (for
+    /// instances whose tags are missing), never one tagged with another namespace.
+    public func ownedInstances() async throws -> [EC2Instance] {
+        var found = try await ec2.describeInstances(filters: ownership.filters + [EC2Filter("instance-state-name", Self.liveStates)])
+        let runs = state.loadRuns(region: region, namespace: ownership.namespace)
+        let known = Set(found.map(\.id))
+        let recorded = Set(runs.flatMap { $0.instances.map(\.id) }).subtracting(known)
+        found += try await ec2.describeExistingInstances(ids: recorded.sorted()).filter {
+            Self.liveStates.contains($0.state) && !ownership.belongsToOther($0.tags)
+        }
+        // Calls whose answer never arrived: their instances are found by idempotency token.
+        let tokens = runs.filter { $0.instances.isEmpty || !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens)
+        if !tokens.isEmpty {
+            let seen = Set(found.map(\.id))
+            found += try await ec2.describeInstances(filters: [EC2Filter("client-token", tokens), EC2Filter("instance-state-name", Self.liveStates)])
+                .filter { !seen.contains($0.id) && !ownership.belongsToOther($0.tags) }
+        }
+        return found.sorted { $0.id < $1.id }
+    }
+
+    /// Terminates this namespace's instances (or, with `expiredOnly`, those past their expiry tag or record) and waits.
+    public func terminateInstances(dryRun: Bool, expiredOnly: Bool = false, now: Date = Date()) async throws -> CleanupPlan {
+        var plan = CleanupPlan()
+        var instances = try await ownedInstances()
+        if expiredOnly {
+            let recordExpiry = Dictionary(state.loadRuns(region: region, namespace: ownership.namespace).flatMap { run in
+                run.instances.map { ($0.id, run.expiresAt) } }, uniquingKeysWith: { a, _ in a })
+            instances = instances.filter { instance in
+                let expiry = instance.tag(Ownership.expiresKey).flatMap(ISO8601.parse) ?? recordExpiry[instance.id] ?? nil
+                return expiry.map { $0 <= now } ?? false
+            }
+        }
+        plan.instances = instances
+        if dryRun || instances.isEmpty { return plan }
+        let ids = instances.map(\.id)
+        try await ec2.terminateInstances(ids)
+        _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
+        forgetTerminated(Set(ids))
+        return plan
+    }
+
+    /// Drops run records whose instances are all gone and that created nothing else.
+    func forgetTerminated(_ ids: Set<String>) {
+        for var run in state.loadRuns(region: region, namespace: ownership.namespace) {
+            let before = run.instances.count
+            run.instances.removeAll { ids.contains($0.id) }
+            if run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty {
+                state.removeRun(run)
+            } else if run.instances.count != before {
+                try? state.saveRun(run)
+            }
+        }
+    }
+
+    /// Everything this namespace owns in the region and in IAM, from tags, names and local records.
+    public func purgePlan() async throws -> CleanupPlan {
+        var plan = CleanupPlan()
+        plan.instances = try await ownedInstances()
+        let runs = state.loadRuns(region: region, namespace: ownership.namespace)
+        var images = try await ec2.describeImages(owners: ["self"], filters: ownership.filters)
+        let recordedImages = Set(runs.flatMap(\.images)).subtracting(images.map(\.id))
+        for id in recordedImages.sorted() {
+            if let image = try? await ec2.describeImages(ids: [id]).first, !ownership.belongsToOther(image.tags) { images.append(image) }
+        }
+        plan.images = images
+        plan.snapshots = Array(Set(images.flatMap(\.snapshotIds) + runs.flatMap(\.snapshots))).sorted()
+        let account = state.loadAccount(region: region, namespace: ownership.namespace)
+        var keys = try await ec2.describeKeyPairs(filters: ownership.filters).map(\.name)
+        if let name = account?.keyPairName, !keys.contains(name),
+           let pair = try? await ec2.describeKeyPairs(filters: [EC2Filter("key-name", name)]).first, !ownership.belongsToOther(pair.tags) {
+            keys.append(name)
+        }
+        plan.keyPairs = keys.sorted()
+        var groups = try await ec2.describeSecurityGroups(filters: ownership.filters)
+        if let id = account?.securityGroupId, !groups.contains(where: { $0.id == id }),
+           let group = try? await ec2.describeSecurityGroups(ids: [id]).first, !ownership.belongsToOther(group.tags) {
+            groups.append(group)
+        }
+        plan.securityGroups = groups
+        // IAM resources live under the namespace's own path, so listing that path is exact.
+        plan.instanceProfiles = try await iam.listInstanceProfiles(pathPrefix: ownership.iamPath)
+        plan.roles = try await iam.listRoles(pathPrefix: ownership.iamPath)
+        return plan
+    }
+
+    /// Deletes everything in ``purgePlan()`` in dependency order; with `dryRun` only returns the plan.
+    public func purge(dryRun: Bool) async throws -> CleanupPlan {
+        let plan = try await purgePlan()
+        if dryRun { return plan }
+        if !plan.instances.isEmpty {
+            let ids = plan.instances.map(\.id)
+            try await ec2.terminateInstances(ids)
+            _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
+        }
+        for image in plan.images { try await ignoringNotFound { try await ec2.deregisterImage(image.id) } }
+        for snapshot in plan.snapshots { try await ignoringNotFound { try await ec2.deleteSnapshot(snapshot) } }
+        for key in plan.keyPairs { try await ignoringNotFound { try await ec2.deleteKeyPair(name: key) } }
+        for group in plan.securityGroups {
+            // Terminating instances keep their network interfaces for a while: retry DependencyViolation.
+            _ = try await EC2.poll("security group \(group.id) to become deletable", timeout: waitTimeout, interval: pollInterval) { () -> (Bool?, String) in
+                do {
+                    try await ignoringNotFound { try await ec2.deleteSecurityGroup(id: group.id) }
+                    return (true, "deleted")
+                } catch let error as AWSError where error.code == "DependencyViolation" {
+                    return (nil, error.message)
+                }
+            }
+        }
+        for profile in plan.instanceProfiles {
+            for role in profile.roleNames { try await ignoringNotFound { try await iam.removeRoleFromInstanceProfile(profile: profile.name, role: role) } }
+            try await ignoringNotFound { try await iam.deleteInstanceProfile(name: profile.name) }
+        }
+        for role in plan.roles {
+            for policy in try await iam.listAttachedRolePolicies(role: role.name) {
+                try await ignoringNotFound { try await iam.detachRolePolicy(role: role.name, policyArn: policy) }
+            }
+            try await ignoringNotFound { try await iam.deleteRole(name: role.name) }
+        }
+        state.removeAccount(region: region, namespace: ownership.namespace)
+        for run in state.loadRuns(region: region, namespace: ownership.namespace) { state.removeRun(run) }
+        return plan
+    }
+
+    func ignoringNotFound(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch let error as AWSError where error.isNotFound || error.code.hasSuffix(".NotFound") {
+            logger.debug("aws.cleanup.already-gone", metadata: ["aws.error": "\(error.code)"])
+        }
+    }
+}

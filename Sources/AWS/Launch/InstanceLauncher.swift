@@ -1,0 +1,116 @@
+import Foundation
+
+/// What `launch` asks for.
+public struct LaunchRequest: Sendable {
+    public var count: Int
+    public var instanceType: String
+    /// An AMI id; when nil, `distro` is resolved.
+    public var imageId: String?
+    public var distro: Distro
+    public var ttl: Duration
+    public var sshCidr: String
+    public var rootVolumeSize: Int?
+    public var waitUntilRunning: Bool
+
+    public init(count: Int = 1, instanceType: String = "c5.9xlarge", imageId: String? = nil, distro: Distro = Distro.all[0],
+                ttl: Duration = .seconds(4 * 3600), sshCidr: String, rootVolumeSize: Int? = nil, waitUntilRunning: Bool = true) {
+        self.count = count
+        self.instanceType = instanceType
+        self.imageId = imageId
+        self.distro = distro
+        self.ttl = ttl
+        self.sshCidr = sshCidr
+        self.rootVolumeSize = rootVolumeSize
+        self.waitUntilRunning = waitUntilRunning
+    }
+}
+
+/// The outcome of a launch: the run record, whose instances carry addresses and pinned host keys.
+public struct LaunchResult: Sendable {
+    public let run: RunRecord
+    public let account: AccountResources
+}
+
+extension AWSAutomation {
+    /// Launches tagged, self-terminating instances in as few RunInstances calls as possible
+    /// (one per 16 instances, the user data limit), recording each call before and after it.
+    public func launch(_ request: LaunchRequest) async throws -> LaunchResult {
+        guard request.count >= 1 else { throw AutomationAWSError("--count must be at least 1") }
+        var account = try await ensureAccount(sshCidr: request.sshCidr)
+        let imageId = if let id = request.imageId { id } else { try await resolveImage(distro: request.distro) }
+        let runId = RunRecord.newRunId()
+        let ttlSeconds = Double(request.ttl.components.seconds)
+        let expiresAt = Date().addingTimeInterval(ttlSeconds)
+        var record = RunRecord(runId: runId, namespace: ownership.namespace, region: region, expiresAt: expiresAt)
+        var launched: [EC2Instance] = []
+        var hostKeys: [String: Ed25519KeyPair] = [:]
+        var remaining = request.count
+        var batch = 0
+        while remaining > 0 {
+            let size = min(remaining, UserData.maxHostKeys)
+            let keys = try (0..<size).map { _ in try Ed25519KeyPair.generate() }
+            let token = "\(runId)-\(batch)"
+            record.clientTokens.append(token)
+            record.pendingHostKeys += keys.map { $0.openSSHPublicKey() }
+            try state.saveRun(record)
+            var run = RunInstancesRequest(imageId: imageId, instanceType: request.instanceType, count: size, keyName: account.keyPairName,
+                                          securityGroupIds: [account.securityGroupId], instanceProfileName: account.instanceProfileName,
+                                          userData: try UserData.render(hostKeys: keys, expiresAt: expiresAt),
+                                          tags: ownership.tags(name: ownership.instanceName(runId: runId), runId: runId, expires: expiresAt),
+                                          clientToken: token, rootVolumeSize: request.rootVolumeSize, rootDeviceName: request.rootVolumeSize == nil ? nil : "/dev/xvda")
+            let instances: [EC2Instance]
+            do {
+                instances = try await runInstancesRetryingProfile(run)
+            } catch let error as AWSError where Self.isStaleAccountError(error) {
+                logger.info("aws.account.stale", metadata: ["aws.error": "\(error.code)"])
+                account = try await ensureAccount(sshCidr: request.sshCidr, forceVerify: true)
+                run.keyName = account.keyPairName
+                run.securityGroupIds = [account.securityGroupId]
+                run.instanceProfileName = account.instanceProfileName
+                // Other parameters under the same token would be rejected as IdempotentParameterMismatch.
+                run.clientToken = token + "r"
+                record.clientTokens.append(token + "r")
+                try state.saveRun(record)
+                instances = try await runInstancesRetryingProfile(run)
+            }
+            for instance in instances {
+                guard instance.launchIndex < keys.count else { continue }
+                hostKeys[instance.id] = keys[instance.launchIndex]
+                record.instances.append(.init(id: instance.id, launchIndex: instance.launchIndex + batch * UserData.maxHostKeys,
+                                              publicIp: instance.publicIp, privateIp: instance.privateIp,
+                                              hostPublicKey: keys[instance.launchIndex].openSSHPublicKey(),
+                                              hostKeyFingerprint: keys[instance.launchIndex].fingerprint))
+            }
+            try state.saveRun(record)
+            launched += instances
+            remaining -= size
+            batch += 1
+        }
+        if request.waitUntilRunning {
+            let running = try await ec2.waitForInstances(launched.map(\.id), toBe: ["running"], timeout: waitTimeout, interval: pollInterval)
+            let byId = Dictionary(running.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for i in record.instances.indices {
+                record.instances[i].publicIp = byId[record.instances[i].id]?.publicIp ?? record.instances[i].publicIp
+                record.instances[i].privateIp = byId[record.instances[i].id]?.privateIp ?? record.instances[i].privateIp
+            }
+        }
+        record.pendingHostKeys = []
+        try state.saveRun(record)
+        try state.pinHostKeys(record.instances.compactMap { i in (i.publicIp ?? i.privateIp).map { ($0, i.hostPublicKey) } })
+        return LaunchResult(run: record, account: account)
+    }
+
+    /// A just-created instance profile takes seconds to propagate in IAM; RunInstances rejects it until then.
+    func runInstancesRetryingProfile(_ request: RunInstancesRequest) async throws -> [EC2Instance] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while true {
+            do {
+                return try await ec2.runInstances(request)
+            } catch let error as AWSError where error.code == "InvalidParameterValue" && error.message.contains("iamInstanceProfile")
+                && clock.now < deadline {
+                try await Task.sleep(for: .seconds(3))
+            }
+        }
+    }
+}
