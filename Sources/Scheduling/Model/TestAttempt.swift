@@ -21,11 +21,13 @@ public struct TestAttempt: Codable, Sendable, Equatable {
     /// True when the attempt failed because of the machinery (slot lost,
     /// no result reported), not because of the test.
     public var infrastructure: Bool
+    /// When the controller received the result (for result-latency measurements).
+    public var reported: Date?
 
     /// Creates an attempt record.
     public init(
         name: String, attempt: Int, status: TestStatus, slot: SlotID, start: Date, end: Date,
-        message: String? = nil, detail: String? = nil, infrastructure: Bool = false
+        message: String? = nil, detail: String? = nil, infrastructure: Bool = false, reported: Date? = nil
     ) {
         self.name = name
         self.attempt = attempt
@@ -36,6 +38,7 @@ public struct TestAttempt: Codable, Sendable, Equatable {
         self.message = message
         self.detail = detail
         self.infrastructure = infrastructure
+        self.reported = reported
     }
 
     /// Seconds between start and end.

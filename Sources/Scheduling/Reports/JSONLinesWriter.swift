@@ -2,7 +2,7 @@ import Foundation
 
 /// Writes one JSON object per test attempt: test, attempt, status, slot,
 /// host, target, start, end (ISO 8601, milliseconds), duration, message,
-/// detail, infrastructure.
+/// detail, infrastructure, and `reported` (when the controller received it).
 public enum JSONLinesWriter {
     /// One event line (no trailing newline).
     public static func line(for attempt: TestAttempt) -> String {
@@ -20,6 +20,7 @@ public enum JSONLinesWriter {
         ]
         if let message = attempt.message { object["message"] = message }
         if let detail = attempt.detail { object["detail"] = detail }
+        if let reported = attempt.reported { object["reported"] = Timestamp.iso(reported) }
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }

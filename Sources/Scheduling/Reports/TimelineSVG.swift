@@ -12,7 +12,7 @@ enum TimelineSVG {
         let timed = report.attempts.filter { !$0.infrastructure }
         let origin = timed.map(\.start).min() ?? report.started
         let span = max(0.001, (timed.map(\.end).max() ?? origin).timeIntervalSince(origin))
-        let plot = width - label - 10
+        let plot = width - label - 28
         let height = Double(slots.count) * row + axis + 4
         var svg = "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\""
         svg += " viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"per-slot timeline\">\n"

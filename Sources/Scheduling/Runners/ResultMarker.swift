@@ -15,14 +15,20 @@ public struct ResultMarker: Codable, Sendable, Equatable {
     public var duration: Double
     public var message: String?
     public var detail: String?
+    /// When the test started and ended, in seconds since 1970 on the runner's clock.
+    public var start: Double?
+    public var end: Double?
 
     /// Creates a marker.
-    public init(test: String, status: TestStatus, duration: Double, message: String? = nil, detail: String? = nil) {
+    public init(test: String, status: TestStatus, duration: Double, message: String? = nil, detail: String? = nil,
+                start: Double? = nil, end: Double? = nil) {
         self.test = test
         self.status = status
         self.duration = duration
         self.message = message
         self.detail = detail
+        self.start = start
+        self.end = end
     }
 
     /// Parses a result line; nil for any other line.

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Scheduling
+
+/// `automation run-tests`: one queue feeding every slot on every target,
+/// each result shown the moment it is known, reports at the end.
+struct RunTestsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-tests",
+        abstract: "Run a test suite across every slot of every target from one longest-first queue.",
+        discussion: """
+            Runners: command (--list-command, --test-command 'CMD {test}': exit 0 pass, 80 skip, else fail), \
+            mercurial (tests/run-tests.py under --workdir), pytest. Arguments after -- select tests \
+            (given to the listing); --runner-arg values go to the runner every time. \
+            Reports (junit.xml, events.jsonl, report.html) go to a run directory under the state \
+            directory, whose path is printed. Exit codes: 0 all passed (flaky tests included); \
+            1 tests failed; 64 usage error; 130 interrupted; 255 infrastructure error (a slot or \
+            host lost twice, a target unreachable, a runner that reports nothing). See docs/run-tests.md.
+            """
+    )
+
+    enum RunnerKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case command, mercurial, pytest
+    }
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var targets: TargetOptions
+
+    @Option(name: [.customShort("j"), .long], help: "Slots per target (default: the N of local:N / ssh://host/N, else 1).")
+    var jobs: Int?
+
+    @Option(help: "command, mercurial or pytest.")
+    var runner: RunnerKind
+
+    @Option(name: .customLong("list-command"), help: "command runner: prints the test names, one per line.")
+    var listCommand: String?
+
+    @Option(name: .customLong("test-command"), help: "command runner: runs one test; {test} is replaced by its name (appended if absent).")
+    var testCommand: String?
+
+    @Option(help: "Working directory on the targets: the suite's root (default: the current directory for local targets).")
+    var workdir: String?
+
+    @Option(help: "Python for the mercurial and pytest runners.")
+    var python = "python3"
+
+    @Option(name: .customLong("run-as"), help: "Run tests as this user (with runuser; the agent must run as root).")
+    var runAs: String?
+
+    @Option(name: .customLong("runner-arg"), help: ArgumentHelp("An argument for the runner, both when listing and running; repeatable.", valueName: "arg"))
+    var runnerArgs: [String] = []
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Set a variable for the tests; repeatable.", valueName: "NAME=VALUE"))
+    var env: [String] = []
+
+    @Option(help: "Per-test time limit in seconds.")
+    var timeout: Double?
+
+    @Option(name: .customLong("retry-failed"), help: "Re-run a failing test up to N times, on another slot when there is one; fail-then-pass is reported as flaky.")
+    var retryFailed = 0
+
+    @Flag(name: .customLong("dry-run"), help: "List the tests and print the plan (slots, predicted makespan, lower bound) without running them.")
+    var dryRun = false
+
+    @Option(help: "Also write the JUnit XML report here.")
+    var junit: String?
+
+    @Option(name: .customLong("json-report"), help: "Also write the JSON-lines report here.")
+    var jsonReport: String?
+
+    @Option(help: "Also write the HTML report here.")
+    var html: String?
+
+    @Option(help: "Name under which durations and runs are recorded (default: the working directory's name).")
+    var project: String?
+
+    @Flag(name: .customLong("no-build"), help: "mercurial runner: fail instead of running `make local` when the in-tree hg is missing.")
+    var noBuild = false
+
+    @Flag(name: .customLong("keep-scratch"), help: "Keep the per-slot scratch directories on the targets.")
+    var keepScratch = false
+
+    @Argument(parsing: .captureForPassthrough, help: "Test selection for the runner's listing, after --.")
+    var selection: [String] = []
+
+    mutating func validate() throws {
+        if selection.first == "--" { selection.removeFirst() }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+        if retryFailed < 0 { throw ValidationError("--retry-failed must not be negative") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        for item in env where !item.contains("=") || item.hasPrefix("=") {
+            throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
+        }
+        if runner == .command {
+            guard listCommand != nil, testCommand != nil else {
+                throw ValidationError("--runner command needs --list-command and --test-command")
+            }
+        } else if listCommand != nil || testCommand != nil {
+            throw ValidationError("--list-command and --test-command belong to --runner command")
+        }
+    }
+
+    func run() async throws {
+        let logger = global.makeLogger()
+        try await CommandRunner.run(logger: logger) {
+            try await RunSession(command: self, logger: logger).run()
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import AgentProtocol
+import Foundation
+import Scheduling
+
+/// The generic runner: `--list-command` prints names, `--test-command 'CMD {test}'`
+/// runs one (exit 0 pass, 80 skip, anything else fail). One exec per test, so
+/// every batch is a single test.
+struct CommandTestRunner: TestRunnerAdapter {
+    static let skipStatus: Int32 = 80
+
+    let settings: RunnerSettings
+    let listCommand: CommandTemplate
+    let testCommand: CommandTemplate
+
+    var name: String { "command" }
+    var batchPolicy: BatchPolicy { .singleTest }
+
+    var batchOverhead: Double { 0.01 }
+
+    func prepare(_ client: AgentClient, target: String) async throws {}
+
+    func listTests(_ client: AgentClient) async throws -> [String] {
+        let output = try await ExecOutput.collect(client, settings.params(listCommand.words + settings.selection, scratch: nil), what: "--list-command")
+        return TestListParser.plain(output)
+    }
+
+    func run(_ batch: Batch, in context: SlotContext, report: @escaping @Sendable (ResultMarker) async -> Void) async throws {
+        for entry in batch.entries {
+            let started = Date()
+            let params = settings.params(testCommand.argv(test: entry.name) + settings.runnerArgs, scratch: context.scratch,
+                                         env: ["AUTOMATION_SLOT": String(context.hostSlotIndex)], timeout: settings.timeout)
+            let result: ExecResult
+            var output = ExecOutput()
+            do {
+                result = try await output.consume(try context.client.exec(params), report: { _ in })
+            } catch let error as AgentClientError where !error.isInfrastructure {
+                // The command could not start: every test fails the same way.
+                await report(ResultMarker(test: entry.name, status: .error, duration: 0, message: error.message,
+                                          start: started.timeIntervalSince1970, end: Date().timeIntervalSince1970))
+                continue
+            }
+            let seconds = Double(result.durationUs) / 1_000_000
+            let text = output.tail.text
+            var marker = ResultMarker(test: entry.name, status: .passed, duration: seconds,
+                                      start: started.timeIntervalSince1970, end: started.timeIntervalSince1970 + seconds)
+            if result.timedOut {
+                marker.status = .timedOut
+                marker.message = "timed out after \(settings.timeout.map { String($0) } ?? "?") s"
+                marker.detail = text
+            } else if result.exitCode == Self.skipStatus {
+                marker.status = .skipped
+                marker.message = text.split(separator: "\n").last.map(String.init) ?? "skipped"
+            } else if result.exitCode != 0 {
+                marker.status = .failed
+                marker.message = ExecOutput.describe(result)
+                marker.detail = text
+            }
+            await report(marker)
+        }
+    }
+}

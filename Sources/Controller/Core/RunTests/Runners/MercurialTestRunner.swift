@@ -1,0 +1,59 @@
+import AgentProtocol
+import Foundation
+import Scheduling
+
+/// Mercurial's tests/run-tests.py. Lists with `--list-tests` (names with
+/// `#case` variants), runs each batch as one run-tests.py process with `-j1`,
+/// its own `--port` range, TMPDIR and `--outputdir`, against one shared build
+/// of hg per host (`--local`, after `make local`) instead of a temporary
+/// install per batch.
+struct MercurialTestRunner: TestRunnerAdapter {
+    let settings: RunnerSettings
+    /// Build the in-tree hg with `make local` when it is missing.
+    let build: Bool
+
+    var name: String { "mercurial" }
+    /// run-tests.py costs about a second to start: batches of at least a few seconds amortise it.
+    var batchPolicy: BatchPolicy { BatchPolicy(maxTests: 200, minSeconds: 4, factor: 3) }
+
+    private var root: String { settings.workdir ?? "." }
+    private var testsDir: String { (root as NSString).appendingPathComponent("tests") }
+
+    var batchOverhead: Double { 1.5 }
+
+    func prepare(_ client: AgentClient, target: String) async throws {
+        let hg = (root as NSString).appendingPathComponent(".local-venv/bin/hg")
+        if (try? await client.stat(hg)) != nil { return }
+        guard build else {
+            throw RunnerError("\(target): \(hg) is missing; run `make local` in \(root) or drop --no-build")
+        }
+        var params = ExecParams(argv: ["make", "local", "PYTHON=\(settings.python)"], cwd: root)
+        params.unsetEnv = ["PYTHONDONTWRITEBYTECODE"]
+        _ = try await ExecOutput.collect(client, params, what: "\(target): make local")
+    }
+
+    func listTests(_ client: AgentClient) async throws -> [String] {
+        var params = settings.params([settings.python, "run-tests.py", "--list-tests"] + settings.runnerArgs + settings.selection, scratch: nil)
+        params.cwd = testsDir
+        return TestListParser.mercurial(try await ExecOutput.collect(client, params, what: "run-tests.py --list-tests"))
+    }
+
+    func run(_ batch: Batch, in context: SlotContext, report: @escaping @Sendable (ResultMarker) async -> Void) async throws {
+        let output = (context.scratch as NSString).appendingPathComponent("out")
+        try await context.client.mkdir(output, mode: 0o777)
+        try await context.client.chmod(output, mode: 0o777)
+        var argv = [settings.python, "-c", MercurialResultScript.source, "run-tests.py", "--local", "-j1",
+                    "--port", String(20059 + 100 * context.hostSlotIndex), "--outputdir", output]
+        if let timeout = settings.timeout { argv += ["--timeout", String(Int(timeout.rounded(.up)))] }
+        argv += settings.runnerArgs + batch.names
+        var params = settings.params(argv, scratch: context.scratch, env: ["HGTEST_JOBS": "1"])
+        params.cwd = testsDir
+        var streamed = ExecOutput()
+        let result = try await streamed.consume(try context.client.exec(params), report: report)
+        // A run-tests.py that died before reporting leaves tests unreported:
+        // the queue re-queues them once. Say why, for the log.
+        if streamed.reported.count < batch.entries.count && result.exitCode != 0 && result.exitCode != 1 {
+            FileHandle.standardError.write(Data("run-tests.py on \(context.slot) ended with \(ExecOutput.describe(result)) before reporting every test:\n\(streamed.tail.text.suffix(2000))\n".utf8))
+        }
+    }
+}

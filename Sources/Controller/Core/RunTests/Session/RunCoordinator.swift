@@ -1,0 +1,104 @@
+import Foundation
+import Scheduling
+
+/// Owns the run's one queue: slot workers ask it for batches and hand it
+/// results the moment they arrive; it keeps every attempt, appends each to
+/// the JSON-lines log and drives the progress display.
+actor RunCoordinator {
+    private var queue: TestQueue
+    private var attempts: [TestAttempt] = []
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private let progress: ProgressPrinter
+    private let events: FileHandle?
+    private let started = ContinuousClock.now
+    private var running = 0
+
+    init(queue: TestQueue, progress: ProgressPrinter, events: FileHandle?) {
+        self.queue = queue
+        self.progress = progress
+        self.events = events
+    }
+
+    private var elapsed: Double {
+        let d = ContinuousClock.now - started
+        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// The next batch for `slot`, waiting while only retries meant for other slots are left; nil when done.
+    func next(for slot: SlotID) async -> Batch? {
+        while true {
+            switch queue.next(for: slot, now: elapsed) {
+            case .run(let batch):
+                running += 1
+                return batch
+            case .done:
+                wakeAll()
+                return nil
+            case .wait:
+                await withCheckedContinuation { waiters.append($0) }
+            }
+        }
+    }
+
+    /// Records one streamed result from `slot`.
+    func record(_ marker: ResultMarker, slot: SlotID) {
+        guard let entry = queue.batch(on: slot)?.entries.first(where: { $0.name == marker.test }) else {
+            progress.note("\(slot) reported a result for \(marker.test), which it was not running; ignored")
+            return
+        }
+        let now = Date()
+        let end = marker.end.map { Date(timeIntervalSince1970: $0) } ?? now
+        let start = marker.start.map { Date(timeIntervalSince1970: $0) } ?? end.addingTimeInterval(-marker.duration)
+        let attempt = TestAttempt(name: marker.test, attempt: entry.attempt, status: marker.status, slot: slot, start: start, end: end,
+                                  message: marker.message, detail: marker.detail, reported: now)
+        let result = queue.record(attempt)
+        keep(attempt, willRetry: result == .willRetry)
+        wakeAll()
+    }
+
+    /// Ends the slot's batch; unreported tests come back once.
+    func finishBatch(on slot: SlotID) {
+        running -= 1
+        let decided = queue.finishBatch(on: slot)
+        for outcome in decided { if let last = outcome.last { keep(last, willRetry: false) } }
+        wakeAll()
+    }
+
+    /// The slot (or its host) is gone: its tests come back once.
+    func slotLost(_ slot: SlotID, reason: String, hadBatch: Bool) {
+        if hadBatch { running -= 1 }
+        progress.note("lost slot \(slot): \(reason); its unfinished tests go back in the queue")
+        let decided = queue.slotLost(slot, reason: "slot \(slot) lost: \(reason)")
+        for outcome in decided { if let last = outcome.last { keep(last, willRetry: false) } }
+        wakeAll()
+    }
+
+    /// Redraws the live line.
+    func tick() {
+        progress.tick(snapshot())
+    }
+
+    /// Everything recorded, once the queue is finished.
+    func results() -> (attempts: [TestAttempt], outcomes: [TestOutcome]) {
+        (attempts, queue.outcomes)
+    }
+
+    private func keep(_ attempt: TestAttempt, willRetry: Bool) {
+        attempts.append(attempt)
+        if let events { events.write(Data((JSONLinesWriter.line(for: attempt) + "\n").utf8)) }
+        progress.finished(attempt, willRetry: willRetry, snapshot: snapshot())
+    }
+
+    private func snapshot() -> ProgressPrinter.Snapshot {
+        ProgressPrinter.Snapshot(
+            done: queue.outcomes.count, total: queue.testCount,
+            failed: queue.outcomes.filter { $0.verdict.isFailure }.count,
+            elapsed: elapsed, eta: queue.estimatedRemaining(now: elapsed), running: running)
+    }
+
+    private func wakeAll() {
+        let woken = waiters
+        waiters.removeAll()
+        for waiter in woken { waiter.resume() }
+    }
+}
