@@ -14,6 +14,7 @@ public struct Automation: AsyncParsableCommand {
         subcommands: [
             ExecCommand.self,
             PingCommand.self,
+            RunTestsCommand.self,
         ]
     )
 
