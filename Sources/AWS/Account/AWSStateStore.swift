@@ -74,11 +74,12 @@ public struct AWSStateStore: Sendable {
     public func pinHostKeys(_ entries: [(address: String, publicKey: String)]) throws {
         guard !entries.isEmpty else { return }
         try createPrivateDirectory(root)
-        var text = (try? String(contentsOf: knownHostsFile, encoding: .utf8)) ?? ""
-        for entry in entries where !text.contains("\(entry.address) \(entry.publicKey)") {
-            text += "\(entry.address) \(entry.publicKey)\n"
-        }
-        try write(Data(text.utf8), to: knownHostsFile)
+        let addresses = Set(entries.map(\.address))
+        // An address reused by a new instance must not keep accepting the old instance's key.
+        var lines = ((try? String(contentsOf: knownHostsFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            .filter { line in !addresses.contains(String(line.prefix { $0 != " " })) }
+        lines += entries.map { "\($0.address) \($0.publicKey)" }
+        try write(Data((lines.joined(separator: "\n") + "\n").utf8), to: knownHostsFile)
     }
 
     private func load<T: Decodable>(_ url: URL) -> T? {

@@ -23,7 +23,7 @@ public struct Ownership: Sendable, Equatable {
         self.prefix = prefix
     }
 
-    static func isValidNamespace(_ s: String) -> Bool {
+    public static func isValidNamespace(_ s: String) -> Bool {
         !s.isEmpty && s.count <= 32 && s.first != "-" && s.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
     }
 

@@ -1,0 +1,70 @@
+import AWS
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Options shared by every command that talks to AWS.
+struct AWSCommandOptions: ParsableArguments, Sendable {
+    @Option(name: .customLong("aws-profile"), help: "Profile from ~/.aws/config and ~/.aws/credentials (default: $AWS_PROFILE or default).")
+    var profile: String?
+
+    @Option(name: .customLong("aws-region"), help: "Region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, or us-west-2).")
+    var region: String?
+
+    @Option(name: .customLong("aws-endpoint-url"), help: "Send every AWS call to this URL (e.g. a moto server); also $AWS_ENDPOINT_URL[_EC2|_IAM|_STS|_SSM].")
+    var endpointURL: String?
+
+    @Option(help: "Owner namespace of the resources to create and clean up (default: derived from the caller identity).")
+    var namespace: String?
+
+    @Option(help: "Name prefix of created resources.")
+    var prefix = "hg-"
+
+    @Option(name: .customLong("wait-timeout"), help: "Longest wait for instances, images and deletions, e.g. 10m or 600s.")
+    var waitTimeout = "10m"
+
+    mutating func validate() throws {
+        _ = try DurationParser.parse(waitTimeout, flag: "--wait-timeout")
+        if let namespace, !Ownership.isValidNamespace(namespace) {
+            throw ValidationError("invalid --namespace \"\(namespace)\": use 1-32 characters a-z, 0-9 and -")
+        }
+    }
+
+    /// Settings resolved from flags, the environment and the shared AWS files.
+    func settings() throws -> AWSSettings {
+        try AWSSettings.resolve(options: AWSOptions(profile: profile, region: region, endpointURL: endpointURL), environment: .current)
+    }
+
+    /// A ready ``AWSAutomation`` for this namespace (one STS call when --namespace is not given).
+    func automation(global: GlobalOptions, logger: Logger, metrics: AWSCallMetrics = AWSCallMetrics()) async throws -> AWSAutomation {
+        let client = try settings().makeClient(metrics: metrics)
+        let ns = try await AWSAutomation.resolveNamespace(namespace, client: client)
+        let state = AWSStateStore(stateDirectory: URL(fileURLWithPath: try global.state.directory("")))
+        return AWSAutomation(client: client, ownership: try Ownership(namespace: ns, prefix: prefix), state: state, logger: logger,
+                             waitTimeout: try DurationParser.parse(waitTimeout, flag: "--wait-timeout"))
+    }
+}
+
+
+/// Parses durations like `90s`, `30m`, `4h`, `1h30m` or a bare number of seconds.
+enum DurationParser {
+    static func parse(_ text: String, flag: String) throws -> Duration {
+        if let seconds = Int(text), seconds > 0 { return .seconds(seconds) }
+        var total = 0
+        var number = ""
+        for ch in text {
+            if ch.isNumber { number.append(ch); continue }
+            guard let n = Int(number) else { throw ValidationError("\(flag): cannot parse \"\(text)\"; use e.g. 90s, 30m, 4h or 1h30m") }
+            switch ch {
+            case "s": total += n
+            case "m": total += n * 60
+            case "h": total += n * 3600
+            case "d": total += n * 86400
+            default: throw ValidationError("\(flag): unknown unit \"\(ch)\" in \"\(text)\"; use s, m, h or d")
+            }
+            number = ""
+        }
+        guard number.isEmpty, total > 0 else { throw ValidationError("\(flag): cannot parse \"\(text)\"; use e.g. 90s, 30m, 4h or 1h30m") }
+        return .seconds(total)
+    }
+}

@@ -1,0 +1,68 @@
+import AWS
+import ArgumentParser
+import Foundation
+
+/// `automation aws launch`: tagged instances with pinned host keys and a lifetime.
+struct AWSLaunchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Launch tagged, self-terminating instances and print their ids, addresses and host key fingerprints."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var aws: AWSCommandOptions
+
+    @Option(help: "Number of instances (one RunInstances call per 16).")
+    var count = 1
+
+    @Option(name: .customLong("instance-type"), help: "EC2 instance type.")
+    var instanceType = "c5.9xlarge"
+
+    @Option(help: "AMI id to launch (overrides --distro).")
+    var image: String?
+
+    @Option(help: "Base distribution: \(Distro.all.map(\.name).joined(separator: ", ")).")
+    var distro = Distro.defaultName
+
+    @Option(help: "Lifetime after which instances power off and terminate, e.g. 4h or 90m.")
+    var ttl = "4h"
+
+    @Option(name: .customLong("ssh-cidr"), help: "IPv4 range allowed to reach SSH (default: this machine's public address /32).")
+    var sshCidr: String?
+
+    @Option(name: .customLong("root-volume-size"), help: "Root volume size in GiB (default: the image's).")
+    var rootVolumeSize: Int?
+
+    @Flag(help: "Print one JSON object per instance.")
+    var json = false
+
+    mutating func validate() throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        _ = try DurationParser.parse(ttl, flag: "--ttl")
+        _ = try Distro.named(distro)
+        if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
+        if sshCidr == "0.0.0.0/0" { FileHandle.standardError.write(Data("automation: warning: --ssh-cidr 0.0.0.0/0 opens SSH to the whole Internet\n".utf8)) }
+    }
+
+    func run() async throws {
+        let logger = global.makeLogger()
+        try await CommandRunner.run(logger: logger) {
+            let automation = try await aws.automation(global: global, logger: logger)
+            let cidr = if let sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
+            let result = try await automation.launch(LaunchRequest(
+                count: count, instanceType: instanceType, imageId: image, distro: try Distro.named(distro),
+                ttl: try DurationParser.parse(ttl, flag: "--ttl"), sshCidr: cidr, rootVolumeSize: rootVolumeSize))
+            for instance in result.run.instances {
+                if json {
+                    let object: [String: Any] = ["id": instance.id, "publicIp": instance.publicIp ?? NSNull(), "privateIp": instance.privateIp ?? NSNull(),
+                                                 "hostKey": instance.hostPublicKey, "fingerprint": instance.hostKeyFingerprint, "run": result.run.runId]
+                    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                } else {
+                    print("\(instance.id)\t\(instance.publicIp ?? instance.privateIp ?? "-")\t\(instance.hostKeyFingerprint)")
+                }
+            }
+            FileHandle.standardError.write(Data("automation: run \(result.run.runId) in namespace \(automation.ownership.namespace); instances expire at \(result.run.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-")\n".utf8))
+            return 0
+        }
+    }
+}
