@@ -15,6 +15,7 @@ public struct Automation: AsyncParsableCommand {
             ExecCommand.self,
             PingCommand.self,
             RunTestsCommand.self,
+            AWSGroupCommand.self, TerminateEC2InstancesCommand.self, PurgeEC2ResourcesCommand.self,
         ]
     )
 
