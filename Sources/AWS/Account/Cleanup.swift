@@ -13,12 +13,16 @@ extension AWSAutomation {
         found += try await ec2.describeExistingInstances(ids: recorded.sorted()).filter {
             Self.liveStates.contains($0.state) && !ownership.belongsToOther($0.tags)
         }
-        // Calls whose answer never arrived: their instances are found by idempotency token.
-        let tokens = runs.filter { $0.instances.isEmpty || !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens)
+        // Launches interrupted before their answer was recorded: find instances by idempotency token.
+        let tokens = runs.filter { !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens)
         if !tokens.isEmpty {
             let seen = Set(found.map(\.id))
-            found += try await ec2.describeInstances(filters: [EC2Filter("client-token", tokens), EC2Filter("instance-state-name", Self.liveStates)])
-                .filter { !seen.contains($0.id) && !ownership.belongsToOther($0.tags) }
+            do {
+                found += try await ec2.describeInstances(filters: [EC2Filter("client-token", tokens), EC2Filter("instance-state-name", Self.liveStates)])
+                    .filter { !seen.contains($0.id) && !ownership.belongsToOther($0.tags) }
+            } catch let error as AWSError {
+                logger.warning("aws.cleanup.client-token-lookup-failed", metadata: ["aws.error": "\(error)"])
+            }
         }
         return found.sorted { $0.id < $1.id }
     }

@@ -19,13 +19,13 @@ extension EC2 {
         return images.max { ($0.creationDate, $0.name) < ($1.creationDate, $1.name) }
     }
 
-    /// Creates an AMI from an instance, tagging the image and its snapshots.
+    /// Creates an AMI from an instance, tagging the image in the same call.
     public func createImage(instanceId: String, name: String, description: String, tags: [ResourceTag]) async throws -> String {
         var p = QueryParameters()
         p.set("InstanceId", instanceId)
         p.set("Name", name)
         p.set("Description", description)
-        p.tagSpecifications(["image", "snapshot"], tags: tags)
+        p.tagSpecifications(["image"], tags: tags)
         let xml = try await call("CreateImage", p)
         guard let id = xml.string("imageId") else {
             throw AWSError(service: "ec2", operation: "CreateImage", code: "MalformedResponse", message: "no imageId", httpStatus: 200)
