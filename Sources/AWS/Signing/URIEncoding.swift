@@ -1,7 +1,7 @@
 /// Percent-encoding as SigV4 and the AWS Query protocol require (RFC 3986, uppercase hex).
 public enum URIEncoding {
     /// Encodes every byte except unreserved characters (`A-Z a-z 0-9 - _ . ~`) and those in `extraSafe`.
-    public static func encode(_ string: String, extraSafe: String = "") -> String {
+    public static func encode(_ string: String, extraSafe: String = "", spaceAsPlus: Bool = false) -> String {
         let safe = Set(extraSafe.utf8)
         let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
         var out = [UInt8]()
@@ -9,6 +9,8 @@ public enum URIEncoding {
         for byte in string.utf8 {
             if isUnreserved(byte) || safe.contains(byte) {
                 out.append(byte)
+            } else if spaceAsPlus && byte == 0x20 {
+                out.append(UInt8(ascii: "+"))
             } else {
                 out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]]
             }
@@ -16,9 +18,10 @@ public enum URIEncoding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Encodes `(name, value)` pairs as `application/x-www-form-urlencoded` with RFC 3986 escaping.
+    /// Encodes `(name, value)` pairs as `application/x-www-form-urlencoded` byte for byte as
+    /// botocore does (Python's `urlencode`: unreserved characters kept, space as `+`).
     public static func formEncode(_ pairs: [(String, String)]) -> String {
-        pairs.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
+        pairs.map { encode($0.0, spaceAsPlus: true) + "=" + encode($0.1, spaceAsPlus: true) }.joined(separator: "&")
     }
 
     static func isUnreserved(_ b: UInt8) -> Bool {

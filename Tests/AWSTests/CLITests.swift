@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+
+/// Runs the built `automation` binary: what a user sees on stdout, stderr and in the exit code.
+enum CLI {
+    static var binary: URL? {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir.appendingPathComponent("automation"), dir.deletingLastPathComponent().appendingPathComponent("automation")]
+        where FileManager.default.isExecutableFile(atPath: candidate.path) {
+            return candidate
+        }
+        return nil
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String]) throws -> Result {
+        guard let binary else { throw FixtureError(description: "the automation executable is not built next to the tests; run swift build first") }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = arguments
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// A clean environment: no AWS variables from the developer's shell, no metadata service.
+    static func environment(home: URL, _ extra: [String: String] = [:]) -> [String: String] {
+        var env = ["HOME": home.path, "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"]
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+}
+
+@Suite("automation aws commands")
+struct CLITests {
+    @Test("missing credentials: exit 255 and a message saying where it looked")
+    func missingCredentials() throws {
+        let home = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let r = try CLI.run(["aws", "whoami", "--aws-endpoint-url", "http://127.0.0.1:1"], environment: CLI.environment(home: home))
+        #expect(r.status == 255)
+        #expect(r.stderr.contains("automation: error: no AWS credentials found. Looked in:"))
+        #expect(r.stderr.contains("\(home.path)/.aws/credentials"))
+        #expect(!r.stderr.contains("Fatal error"))
+    }
+
+    @Test("usage errors exit 64")
+    func usageErrors() throws {
+        let home = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        #expect(try CLI.run(["aws", "launch", "--ttl", "soon"], environment: CLI.environment(home: home)).status == 64)
+        #expect(try CLI.run(["aws", "launch", "--ssh-cidr", "10.0.0.1"], environment: CLI.environment(home: home)).status == 64)
+        #expect(try CLI.run(["purge-ec2-resources", "--namespace", "Bad Name"], environment: CLI.environment(home: home)).status == 64)
+    }
+
+    @Test("invalid credentials: the AWS error code and where the keys came from",
+          .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+    func invalidCredentials() async throws {
+        let home = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        try await withMoto(environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "0"]) { moto in
+            let env = CLI.environment(home: home, ["AWS_ACCESS_KEY_ID": "AKIANOTAREALKEY00000", "AWS_SECRET_ACCESS_KEY": "nope"])
+            let r = try CLI.run(["aws", "whoami", "--aws-endpoint-url", moto.endpoint], environment: env)
+            #expect(r.status == 255)
+            #expect(r.stderr.contains("AWS sts GetCallerIdentity failed: InvalidClientTokenId"))
+            #expect(r.stderr.contains("check the AWS credentials (from environment variables)"))
+        }
+    }
+
+    @Test("whoami, launch, terminate --dry-run, purge and purge --dry-run end to end",
+          .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+    func launchTerminatePurge() async throws {
+        let home = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            let env = CLI.environment(home: home, ["AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": moto.endpoint])
+            let state = ["--state-path", home.appendingPathComponent("state").path]
+            let who = try CLI.run(["aws", "whoami", "--json"], environment: env)
+            #expect(who.status == 0)
+            #expect(who.stdout.contains(#""account":"123456789012""#))
+            #expect(who.stdout.contains(#""namespace":"moto""#))
+            let launch = try CLI.run(["aws", "launch", "--count", "2", "--instance-type", "t3.micro", "--ssh-cidr", "192.0.2.10/32", "--ttl", "30m"] + state, environment: env)
+            #expect(launch.status == 0, "\(launch.stderr)")
+            let lines = launch.stdout.split(separator: "\n")
+            #expect(lines.count == 2)
+            let ids = lines.map { String($0.split(separator: "\t")[0]) }
+            #expect(ids.allSatisfy { $0.hasPrefix("i-") })
+            #expect(lines.allSatisfy { $0.split(separator: "\t").last?.hasPrefix("SHA256:") == true })
+            let dry = try CLI.run(["terminate-ec2-instances", "--dry-run"] + state, environment: env)
+            #expect(Set(dry.stdout.split(separator: "\n").map { String($0.split(separator: " ")[3]) }) == Set(ids))
+            let other = try CLI.run(["terminate-ec2-instances", "--dry-run", "--namespace", "someone-else"] + state, environment: env)
+            #expect(other.stdout.isEmpty, "another namespace sees none of them")
+            let gc = try CLI.run(["aws", "gc", "--dry-run"] + state, environment: env)
+            #expect(gc.stdout.isEmpty, "nothing has expired yet")
+            let purge = try CLI.run(["purge-ec2-resources"] + state, environment: env)
+            #expect(purge.status == 0, "\(purge.stderr)")
+            #expect(purge.stdout.contains("delete security-group"))
+            #expect(purge.stdout.contains("delete iam-role hg-moto-ephemeral-ec2-role-1"))
+            let again = try CLI.run(["purge-ec2-resources", "--dry-run"] + state, environment: env)
+            #expect(again.stdout.isEmpty)
+            #expect(again.stderr.contains("nothing to delete"))
+        }
+    }
+}
