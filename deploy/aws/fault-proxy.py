@@ -14,6 +14,7 @@ requests seen (excluding /__count). Exits when stdin reaches EOF.
 """
 import http.server
 import os
+import signal
 import sys
 import threading
 import time
@@ -85,6 +86,10 @@ def main():
     server.daemon_threads = True
     print(f"PORT {server.server_address[1]}", flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    if os.environ.get("FIXTURE_WAIT_FOR_SIGNAL") == "1":
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        while True:
+            signal.pause()
     try:
         while sys.stdin.buffer.read(4096):
             pass

@@ -11,6 +11,7 @@ Exits when stdin reaches EOF. Used by the credential chain tests.
 import http.server
 import json
 import os
+import signal
 import sys
 import threading
 
@@ -55,6 +56,10 @@ def main():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    if os.environ.get("FIXTURE_WAIT_FOR_SIGNAL") == "1":
+        signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+        while True:
+            signal.pause()
     try:
         while sys.stdin.buffer.read(4096):
             pass

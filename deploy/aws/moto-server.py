@@ -2,7 +2,8 @@
 """Start a moto server on 127.0.0.1 with a free port for the AWS tests.
 
 Prints "PORT <n>" on stdout once listening, then serves until stdin reaches
-EOF (the parent closed it or died) or SIGTERM arrives. Environment passed
+EOF (the parent closed it or died) or SIGTERM arrives; with
+FIXTURE_WAIT_FOR_SIGNAL=1 stdin is ignored and only SIGTERM stops it. Environment passed
 through to moto: INITIAL_NO_AUTH_ACTION_COUNT, MOTO_IAM_LOAD_MANAGED_POLICIES,
 MOTO_AMIS_PATH, and the rest of moto's settings.
 """
@@ -29,7 +30,8 @@ def main() -> None:
         finally:
             done.set()
 
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    if os.environ.get("FIXTURE_WAIT_FOR_SIGNAL") != "1":
+        threading.Thread(target=watch_stdin, daemon=True).start()
     done.wait()
     os._exit(0)
 
