@@ -99,7 +99,7 @@ LogLevel $loglevel
 Subsystem sftp internal-sftp
 CONFIG
     : > "$dir/sshd.log"
-    "$sshd" -D -f "$dir/sshd_config" -E "$dir/sshd.log" &
+    "$sshd" -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null >/dev/null 2>&1 &
     pid=$!
     echo "$pid" > "$dir/sshd.pid"
     i=0
