@@ -64,6 +64,15 @@ public struct SSM: Sendable {
         return result
     }
 
+    /// Waits until every instance reports to SSM as Online (bounded, unlike the original tool's wait_for_ssm).
+    public func waitUntilManaged(instanceIds: [String], timeout: Duration, interval: Duration = .seconds(5)) async throws {
+        _ = try await EC2.poll("instances \(instanceIds.joined(separator: ", ")) to come online in SSM", timeout: timeout, interval: interval) {
+            let status = try await describeInstanceInformation(instanceIds: instanceIds)
+            let online = instanceIds.allSatisfy { status[$0] == "Online" }
+            return (online ? true : nil, instanceIds.map { "\($0)=\(status[$0] ?? "not registered")" }.joined(separator: ", "))
+        }
+    }
+
     /// A parameter's value, or nil when it does not exist (public AMI parameters live under /aws/service/).
     public func getParameter(_ name: String) async throws -> String? {
         do {
