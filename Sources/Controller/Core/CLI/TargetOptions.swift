@@ -8,6 +8,8 @@ public struct TargetOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("agent-binary"), help: "The automation-agent executable to run or upload (default: $AUTOMATION_AGENT_BINARY, else the one beside automation).")
     public var agentBinary: String?
 
+    @OptionGroup(title: "SSH targets") public var ssh: SSHTargetOptions
+
     public init() {}
 
     /// The parsed targets; `local` when none was given.

@@ -7,7 +7,7 @@ public enum Targets {
         case .local:
             return try await LocalAgent.connect(binary: try AgentBinary.locate(explicit: options.agentBinary), logger: logger)
         case .ssh(let address):
-            throw UsageError("ssh targets are not available in this build (target \(address.host))")
+            return try await SSHTargets.connect(address, options: options, logger: logger)
         }
     }
 }

@@ -1,0 +1,47 @@
+import Foundation
+import SSH
+
+/// The SHA-256 of the agent binary, which names it on the remote host.
+/// Cached in the state directory by path, size and modification time, so a
+/// cached redeploy does not re-read a multi-megabyte file.
+enum AgentBinaryHash {
+    static func sha256(of path: String, stateDirectory: String) throws -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw UsageError("cannot read the agent binary \(path): \(String(cString: strerror(errno)))")
+        }
+        let key = "\(path)\t\(info.st_size)\t\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        let cachePath = stateDirectory + "/cache/agent-sha256"
+        if let cached = try? String(contentsOfFile: cachePath, encoding: .utf8) {
+            for line in cached.split(separator: "\n") where line.hasPrefix(key + "\t") {
+                return String(line.dropFirst(key.count + 1))
+            }
+        }
+        let digest = try hashFile(path)
+        try? FileManager.default.createDirectory(atPath: stateDirectory + "/cache", withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        let kept = ((try? String(contentsOfFile: cachePath, encoding: .utf8)) ?? "")
+            .split(separator: "\n").filter { !$0.hasPrefix(path + "\t") }.suffix(20)
+        let text = (kept + [Substring(key + "\t" + digest)]).joined(separator: "\n") + "\n"
+        let temporary = cachePath + ".\(getpid())"
+        if FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8)) {
+            rename(temporary, cachePath)
+        }
+        return digest
+    }
+
+    static func hashFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw UsageError("cannot read the agent binary \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { throw UsageError("cannot read the agent binary \(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return hasher.finalize().hexString
+    }
+}

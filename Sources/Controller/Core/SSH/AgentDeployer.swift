@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import SSH
+
+/// Puts the agent binary on the remote host and starts it.
+///
+/// The binary lives at ~/.cache/automation/agent-<sha256>: the name is its
+/// content hash, so a file already there is the right one and is not sent
+/// again. Uploads go to a temporary name and are renamed into place, so a
+/// broken transfer never leaves a half-written agent under the final name.
+struct AgentDeployer {
+    let session: SSHSession
+    let configuration: SSHTargetConfiguration
+    let logger: Logger
+
+    static let directory = ".cache/automation"
+
+    /// Returns the remote path (relative to the login directory) and whether it was uploaded.
+    func deploy() async throws -> (path: String, uploaded: Bool) {
+        let binary = configuration.agentBinary
+        let digest = try AgentBinaryHash.sha256(of: binary, stateDirectory: configuration.stateDirectory)
+        let remote = "\(AgentDeployer.directory)/agent-\(digest)"
+        let localSize = (try? FileManager.default.attributesOfItem(atPath: binary)[.size] as? UInt64) ?? nil
+        let sftp = try await session.openSFTP()
+        if let existing = try await sftp.stat(remote), existing.isRegularFile,
+           existing.size == localSize, existing.permissions & 0o100 != 0 {
+            logger.debug("ssh.agent.present", metadata: ["ssh.host": "\(session.endpoint)", "agent.path": "\(remote)"])
+            return (remote, false)
+        }
+        try await sftp.makeDirectories(AgentDeployer.directory, mode: 0o700)
+        let temporary = "\(AgentDeployer.directory)/.agent-\(digest).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        do {
+            try await sftp.upload(from: binary, to: temporary, mode: 0o755)
+            try await sftp.rename(temporary, to: remote)
+        } catch {
+            try? await sftp.remove(temporary)
+            throw error
+        }
+        logger.debug("ssh.agent.uploaded", metadata: ["ssh.host": "\(session.endpoint)", "agent.path": "\(remote)"])
+        return (remote, true)
+    }
+
+    /// Starts `serve` detached and reads the one JSON line it prints.
+    func startAgent(at path: String) async throws -> RemoteAgentHost.Agent {
+        // The path is hex and fixed text; the idle timeout is a number: nothing
+        // user-controlled reaches the remote shell.
+        let command = "exec \"$HOME\"/\(path) serve --listen 127.0.0.1:0 --idle-timeout \(configuration.agentIdleTimeout) --detach"
+        let result = try await session.execute(command)
+        let line = result.output.split(separator: "\n").first.map(String.init) ?? ""
+        guard result.exitStatus == 0, let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(line.utf8)) else {
+            let stderr = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let status = result.exitSignal.map { "killed by SIG\($0)" } ?? "exit status \(result.exitStatus.map(String.init) ?? "unknown")"
+            throw AgentClientError(.transport, """
+                \(session.endpoint): the agent did not start (\(status))\(stderr.isEmpty ? "" : ": \(stderr)"). \
+                Is \(configuration.agentBinary) built for this host's architecture and statically linked (deploy/build-agent.sh)?
+                """)
+        }
+        return RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
+                                     path: path, uploaded: false)
+    }
+
+    private struct Announcement: Decodable {
+        var port: Int
+        var token: String
+        var pid: Int
+        var version: Int
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+
+/// How to reach `ssh://` targets: credentials, host key checks, agent lifetime.
+public struct SSHTargetOptions: ParsableArguments, Sendable {
+    @Option(name: .customLong("identity"), help: ArgumentHelp("An ed25519 or ECDSA private key file; repeatable (default: ssh-agent, ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa).", valueName: "file"))
+    public var identities: [String] = []
+
+    @Option(name: .customLong("host-key"), help: ArgumentHelp("Pin the host key fingerprint (SHA256:…) instead of using the known hosts in the state directory; repeatable.", valueName: "fingerprint"))
+    public var hostKeys: [String] = []
+
+    @Flag(name: .customLong("accept-new-host-key"), help: "Trust and record the host key of a host seen for the first time (trust on first use).")
+    public var acceptNewHostKey = false
+
+    @Option(name: .customLong("ssh-timeout"), help: ArgumentHelp("Seconds allowed for the TCP connect, the SSH handshake and authentication, each.", valueName: "seconds"))
+    public var connectTimeout: Double = 10
+
+    @Option(name: .customLong("agent-idle-timeout"), help: ArgumentHelp("The remote agent exits after this many seconds with no controller connected.", valueName: "seconds"))
+    public var agentIdleTimeout: Int = 1800
+
+    public init() {}
+
+    public mutating func validate() throws {
+        for key in hostKeys where SSHFingerprint.normalize(key) == nil {
+            throw ValidationError("--host-key '\(key)' is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as ssh-keygen -l prints)")
+        }
+        guard connectTimeout > 0 else { throw ValidationError("--ssh-timeout must be positive") }
+        guard agentIdleTimeout >= 0 else { throw ValidationError("--agent-idle-timeout must not be negative") }
+    }
+}
+
+import SSH
+
+/// Fingerprint parsing shared with the SSH layer.
+enum SSHFingerprint {
+    static func normalize(_ text: String) -> String? { SSHHostKey.normalizeFingerprint(text) }
+}

@@ -1,0 +1,20 @@
+import Logging
+import SSH
+
+/// Opens agent sessions on `ssh://` targets for the target factory.
+public enum SSHTargets {
+    /// Connects (once per host) and opens a new agent session on it.
+    public static func connect(_ address: TargetSpec.SSHAddress, options: TargetOptions,
+                               logger: Logger) async throws -> AgentClient {
+        let configuration = SSHTargetConfiguration(
+            options: options.ssh, agentBinary: try AgentBinary.locate(explicit: options.agentBinary),
+            state: StatePaths.fromCommandLine)
+        let host = try await SSHHostPool.shared.host(endpoint(address), configuration: configuration, logger: logger)
+        return try await host.openClient(logger: logger)
+    }
+
+    /// The SSH endpoint of a target, with the local user name when none is given.
+    public static func endpoint(_ address: TargetSpec.SSHAddress) -> SSHEndpoint {
+        SSHEndpoint(user: address.user ?? SSHTargetConfiguration.defaultUser, host: address.host, port: address.port)
+    }
+}
