@@ -9,7 +9,8 @@ every request is forwarded. Actions:
   jthrottle answer 400 with a JSON ThrottlingException
   500       answer 500 InternalError
   hang      accept the request and never answer
-Prints "PORT <n>" when listening. GET /__count returns the number of
+Also works as a plain HTTP proxy (absolute-form request targets are
+forwarded to UPSTREAM_URL). Prints "PORT <n>" when listening. GET /__count returns the number of
 requests seen (excluding /__count). Exits when stdin reaches EOF.
 """
 import http.server
@@ -23,6 +24,8 @@ import urllib.request
 UPSTREAM = sys.argv[1].rstrip("/")
 ACTIONS = [a for a in sys.argv[2].split(",") if a] if len(sys.argv) > 2 else []
 LOCK = threading.Lock()
+# Never route the forwarded call through a proxy from the environment.
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 COUNT = 0
 
 THROTTLE = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code>'
@@ -71,10 +74,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(400, JTHROTTLE, "application/x-amz-json-1.1")
         if action == "500":
             return self.reply(500, INTERNAL)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "connection")}
-        request = urllib.request.Request(UPSTREAM + self.path, data=body, headers=headers, method=self.command)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "connection", "proxy-connection")}
+        path = self.path
+        if path.startswith("http://") or path.startswith("https://"):
+            # Absolute form: we are being used as an HTTP proxy.
+            path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+        request = urllib.request.Request(UPSTREAM + path, data=body, headers=headers, method=self.command)
         try:
-            with urllib.request.urlopen(request) as response:
+            with DIRECT.open(request) as response:
                 status, data, ctype = response.status, response.read(), response.headers.get("Content-Type", "text/xml")
         except urllib.error.HTTPError as error:
             status, data, ctype = error.code, error.read(), error.headers.get("Content-Type", "text/xml")

@@ -11,6 +11,8 @@ public struct AWSSettings: Sendable {
     public let endpoints: EndpointResolver
     public let environment: AWSEnvironment
     public let options: AWSOptions
+    /// `AWS_CA_BUNDLE` or the profile's `ca_bundle`: trusted CAs instead of the system store.
+    public let caBundle: String?
 
     /// Region: `--aws-region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`, then us-west-2.
     public static func resolve(options: AWSOptions, environment: AWSEnvironment) throws -> AWSSettings {
@@ -25,11 +27,13 @@ public struct AWSSettings: Sendable {
             else { (defaultRegion, "default") }
         return AWSSettings(region: region, regionSource: source, profileName: profileName, profileFromCommandLine: options.profile != nil,
                            endpoints: EndpointResolver(options: options, environment: environment, profileEndpoint: profile?["endpoint_url"]),
-                           environment: environment, options: options)
+                           environment: environment, options: options,
+                           caBundle: environment["AWS_CA_BUNDLE"] ?? profile?["ca_bundle"].map(environment.expand))
     }
 
     /// A client whose credentials come from the standard chain.
-    public func makeClient(http: HTTPClient = HTTPClient(), retry: RetryPolicy = RetryPolicy(), metrics: AWSCallMetrics = AWSCallMetrics()) -> AWSClient {
+    public func makeClient(http: HTTPClient? = nil, retry: RetryPolicy = RetryPolicy(), metrics: AWSCallMetrics = AWSCallMetrics()) -> AWSClient {
+        let http = http ?? HTTPClient(configuration: HTTPClientConfiguration(caBundle: caBundle))
         let chain = CredentialsChain(settings: self, http: http, metrics: metrics)
         return AWSClient(region: region, credentials: chain, endpoints: endpoints, http: http, retry: retry, metrics: metrics)
     }

@@ -9,11 +9,14 @@ public struct HTTPClientConfiguration: Sendable {
     public var requestTimeout: Duration
     /// Responses larger than this fail with ``HTTPError/Code/tooLarge``.
     public var maxResponseSize: Int
+    /// A PEM file of trusted CAs instead of the system store (`AWS_CA_BUNDLE`, `ca_bundle`).
+    public var caBundle: String?
 
-    public init(connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(60), maxResponseSize: Int = 64 << 20) {
+    public init(connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(60), maxResponseSize: Int = 64 << 20, caBundle: String? = nil) {
         self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.maxResponseSize = maxResponseSize
+        self.caBundle = caBundle
     }
 }
 
@@ -60,6 +63,7 @@ public final class HTTPClient: Sendable {
         try easy.set(CURLOPT_TIMEOUT_MS, Int((request.timeout ?? configuration.requestTimeout).milliseconds))
         try easy.set(CURLOPT_SSL_VERIFYPEER, 1)
         try easy.set(CURLOPT_SSL_VERIFYHOST, 2)
+        if let bundle = configuration.caBundle { try easy.set(CURLOPT_CAINFO, bundle) }
         switch request.method {
         case "GET": try easy.set(CURLOPT_HTTPGET, 1)
         case "HEAD": try easy.set(CURLOPT_NOBODY, 1)

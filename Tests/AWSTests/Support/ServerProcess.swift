@@ -17,12 +17,13 @@ final class ServerProcess: @unchecked Sendable {
         self.port = port
     }
 
-    /// Starts `script` (relative to deploy/aws) with python3 and waits for its port.
+    /// Starts `script` (relative to deploy/aws, or an absolute path) with python3 and waits for its port.
     static func start(script: String, arguments: [String] = [], environment: [String: String] = [:]) async throws -> ServerProcess {
         guard let python = Fixtures.python3 else { throw FixtureError(description: Fixtures.missingMoto) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [Fixtures.deployDirectory.appendingPathComponent(script).path] + arguments
+        let path = script.hasPrefix("/") ? script : Fixtures.deployDirectory.appendingPathComponent(script).path
+        process.arguments = [path] + arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
