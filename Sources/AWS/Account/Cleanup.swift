@@ -10,9 +10,12 @@ extension AWSAutomation {
         let runs = state.loadRuns(region: region, namespace: ownership.namespace)
         let known = Set(found.map(\.id))
         let recorded = Set(runs.flatMap { $0.instances.map(\.id) }).subtracting(known)
-        found += try await ec2.describeExistingInstances(ids: recorded.sorted()).filter {
-            Self.liveStates.contains($0.state) && !ownership.belongsToOther($0.tags)
-        }
+        let recordedNow = try await ec2.describeExistingInstances(ids: recorded.sorted())
+        found += recordedNow.filter { Self.liveStates.contains($0.state) && !ownership.belongsToOther($0.tags) }
+        // Instances that ended by themselves (lifetime reached) leave records behind: drop them.
+        let live = Set(recordedNow.filter { Self.liveStates.contains($0.state) }.map(\.id))
+        let ended = recorded.subtracting(live)
+        if !ended.isEmpty { forgetTerminated(ended) }
         // Launches interrupted before their answer was recorded: find instances by idempotency token.
         let tokens = runs.filter { !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens)
         if !tokens.isEmpty {
@@ -53,7 +56,9 @@ extension AWSAutomation {
         for var run in state.loadRuns(region: region, namespace: ownership.namespace) {
             let before = run.instances.count
             run.instances.removeAll { ids.contains($0.id) }
-            if run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty {
+            // A launch whose answer never arrived stays recorded for a day so its client token can still find instances.
+            let interrupted = !run.pendingHostKeys.isEmpty && Date().timeIntervalSince(run.createdAt) < 24 * 3600
+            if run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty && !interrupted {
                 state.removeRun(run)
             } else if run.instances.count != before {
                 try? state.saveRun(run)
