@@ -7,7 +7,8 @@ enum TestClients {
 
     static func client(_ endpoint: String, credentials: AWSCredentials = credentials, region: String = "us-west-2",
                        retry: RetryPolicy = RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50)),
-                       http: HTTPClient = HTTPClient(configuration: .init(connectTimeout: .seconds(5), requestTimeout: .seconds(30)))) -> AWSClient {
+                       http: HTTPClient = HTTPClient(configuration: .init(connectTimeout: .seconds(10), requestTimeout: .seconds(120)))) -> AWSClient {
+        // Generous timeouts: several moto servers share two cores with other builds while tests run in parallel.
         AWSClient(region: region, credentials: StaticCredentialsProvider(credentials), endpoints: .fixed(endpoint), http: http, retry: retry)
     }
 }
