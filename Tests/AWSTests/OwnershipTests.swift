@@ -75,6 +75,21 @@ struct OwnershipTests {
         }
     }
 
+    @Test("without an instance profile, launch makes no IAM calls at all")
+    func launchWithoutIAM() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withMoto { moto in
+            let metrics = AWSCallMetrics()
+            var a = try TestClients.automation(moto.endpoint, namespace: "carol", stateDirectory: dir, metrics: metrics)
+            a.useInstanceProfile = false
+            let run = try await a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            #expect(run.account.instanceProfileName == nil)
+            #expect(!metrics.snapshot.keys.contains { $0.hasPrefix("iam:") }, "calls: \(metrics.snapshot)")
+            try await a.purge(dryRun: false)
+        }
+    }
+
     @Test("two namespaces in one account never touch each other's resources")
     func namespacesAreIsolated() async throws {
         let dirA = try Fixtures.temporaryDirectory(), dirB = try Fixtures.temporaryDirectory()

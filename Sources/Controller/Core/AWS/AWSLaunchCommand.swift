@@ -33,6 +33,9 @@ struct AWSLaunchCommand: AsyncParsableCommand {
     @Option(name: .customLong("root-volume-size"), help: "Root volume size in GiB (default: the image's).")
     var rootVolumeSize: Int?
 
+    @Flag(name: .customLong("no-instance-profile"), help: "Launch without the namespace's IAM instance profile (no SSM; needs no IAM permissions).")
+    var noInstanceProfile = false
+
     @Flag(help: "Print one JSON object per instance.")
     var json = false
 
@@ -47,7 +50,8 @@ struct AWSLaunchCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
-            let automation = try await aws.automation(global: global, logger: logger)
+            var automation = try await aws.automation(global: global, logger: logger)
+            automation.useInstanceProfile = !noInstanceProfile
             let cidr = if let sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
             let result = try await automation.launch(LaunchRequest(
                 count: count, instanceType: instanceType, imageId: image, distro: try Distro.named(distro),
