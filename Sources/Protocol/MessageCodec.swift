@@ -81,6 +81,8 @@ extension ProtocolError {
             } else {
                 self.init(.invalidField, "field '\(path(context))': expected \(Self.describe(type))")
             }
+        case .valueNotFound(_, let context) where context.codingPath.isEmpty:
+            self.init(.badMessage, "a message must be a JSON object, not null")
         case .valueNotFound(let type, let context):
             self.init(.invalidField, "field '\(path(context))': expected \(Self.describe(type)), got null")
         case .dataCorrupted(let context):

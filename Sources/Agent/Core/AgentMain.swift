@@ -29,6 +29,7 @@ public enum AgentMain {
             fail(0, "automation-agent \(version) (protocol \(ProtocolConstants.version))")
         }
         ProcessRegistry.installSignalPolicy()
+        markInheritedDescriptorsCloseOnExec()
         if args == ["--stdio"] {
             runStdio()
         }
@@ -75,6 +76,18 @@ public enum AgentMain {
         let end = session.run()
         if end == .shutdown { ProcessRegistry.shared.killAll() }
         exit(0)
+    }
+
+    /// Whatever the agent's parent left open must not reach the processes it runs.
+    private static func markInheritedDescriptorsCloseOnExec() {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        var fds: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if let fd = Int32(name), fd > 2 { fds.append(fd) }
+        }
+        closedir(dir)
+        for fd in fds { Sys.setCloseOnExec(fd) }
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {

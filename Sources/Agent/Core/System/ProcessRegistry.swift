@@ -16,10 +16,14 @@ final class ProcessRegistry: Sendable {
     /// (a vanished peer shows up as EPIPE instead). Call before any thread starts.
     static func installSignalPolicy() {
         signal(SIGPIPE, SIG_IGN)
+        // An inherited SIG_IGN would make the kernel reap children itself and
+        // swallow their exit statuses.
+        signal(SIGCHLD, SIG_DFL)
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGCHLD)
-        pthread_sigmask(SIG_BLOCK, &set, nil)
+        // SETMASK, not BLOCK: signals a parent left blocked (SIGTERM!) must work here.
+        pthread_sigmask(SIG_SETMASK, &set, nil)
     }
 
     func startReaper() {

@@ -9,11 +9,14 @@ public final class PipeTransport: AgentTransport, @unchecked Sendable {
     private let writeFD: Int32
     private let writeLock = Mutex<Bool>(false)  // true once closed
     private let onClose: @Sendable () -> Void
+    private let shutdownOnClose: Bool
 
     /// Takes ownership of both descriptors; `onClose` runs once after the reader ends.
-    public init(readFD: Int32, writeFD: Int32, onClose: @escaping @Sendable () -> Void = {}) {
+    /// `shutdownOnClose` is for sockets: closing also ends the reading side.
+    public init(readFD: Int32, writeFD: Int32, shutdownOnClose: Bool = false, onClose: @escaping @Sendable () -> Void = {}) {
         self.readFD = readFD
         self.writeFD = writeFD
+        self.shutdownOnClose = shutdownOnClose
         self.onClose = onClose
     }
 
@@ -59,6 +62,7 @@ public final class PipeTransport: AgentTransport, @unchecked Sendable {
         writeLock.withLock { closed in
             if !closed {
                 closed = true
+                if shutdownOnClose { Glibc.shutdown(writeFD, Int32(SHUT_RDWR)) }
                 Glibc.close(writeFD)
             }
         }

@@ -5,6 +5,12 @@ import Logging
 /// Starts `automation-agent --stdio` on this machine and connects to it.
 public enum LocalAgent {
     public static func connect(binary: String, logger: Logger) async throws -> AgentClient {
+        try await connect(command: [binary], logger: logger)
+    }
+
+    /// Runs `command + ["--stdio"]`; the command may wrap the agent (setpriv, sudo, env).
+    public static func connect(command: [String], logger: Logger) async throws -> AgentClient {
+        let binary = command[0]
         var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
         guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw POSIXFailure("pipe", errno) }
         for fd in [toChild[1], fromChild[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -25,7 +31,7 @@ public enum LocalAgent {
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
 
         var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(binary), strdup("--stdio"), nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = (command + ["--stdio"]).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let rc = posix_spawn(&pid, binary, &actions, &attr, argv, environ)
         Glibc.close(toChild[0])

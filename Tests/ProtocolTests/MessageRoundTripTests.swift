@@ -1,0 +1,61 @@
+import AgentProtocol
+import Foundation
+import Testing
+
+@Suite("Messages survive encode and decode")
+struct MessageRoundTripTests {
+    let codec = MessageCodec()
+
+    func strip(_ line: [UInt8]) -> [UInt8] {
+        #expect(line.last == 0x0A)
+        #expect(!line.dropLast().contains(0x0A), "a message must be exactly one line")
+        return Array(line.dropLast())
+    }
+
+    @Test("every request", arguments: Fixtures.requests)
+    func request(_ body: RequestBody) throws {
+        let message = ControllerMessage.request(Request(id: 12_345_678_901, body: body))
+        let decoded = codec.decodeControllerLine(strip(try codec.encodeLine(message)))
+        #expect(try decoded.get() == message)
+    }
+
+    @Test("hello and ack")
+    func controlMessages() throws {
+        for message in [ControllerMessage.hello(ControllerHello(token: "t", client: "c", window: 5)),
+                        .hello(ControllerHello(token: nil, client: "c")), .ack(seq: .max)] {
+            #expect(try codec.decodeControllerLine(strip(try codec.encodeLine(message))).get() == message)
+        }
+        let hello = AgentMessage.hello(AgentHello(version: 1, agent: "a", session: "s", pid: 4, operations: ["ping"], maxLine: 10, window: 20))
+        #expect(try codec.decodeAgentLine(strip(try codec.encodeLine(hello))).get() == hello)
+    }
+
+    @Test("every reply", arguments: Fixtures.replies)
+    func reply(_ outcome: Result<ReplyBody, ProtocolError>) throws {
+        for id in [UInt64?.none, 0, 7] {
+            let message = AgentMessage.reply(Reply(id: id, seq: 3, outcome: outcome))
+            #expect(try codec.decodeAgentLine(strip(try codec.encodeLine(message))).get() == message)
+        }
+    }
+
+    @Test("every event", arguments: Fixtures.events)
+    func event(_ body: EventBody) throws {
+        let message = AgentMessage.event(Event(id: 1, seq: 2, body: body))
+        #expect(try codec.decodeAgentLine(strip(try codec.encodeLine(message))).get() == message)
+    }
+
+    @Test("binary bytes travel as base64, never raw")
+    func binaryIsBase64() throws {
+        let message = AgentMessage.event(Event(id: 1, seq: 1, body: .output(OutputEvent(stream: .stdout, data: Data([0xff, 0x00, 0x0a])))))
+        let line = try codec.encodeLine(message)
+        #expect(String(validating: line, as: UTF8.self) != nil)
+        #expect(String(decoding: line, as: UTF8.self).contains("\"/wAK\""))
+    }
+
+    @Test("a message too large for a line is refused when encoding")
+    func oversizedEncode() {
+        let small = MessageCodec(maxLineLength: 100)
+        #expect(throws: ProtocolError.self) {
+            try small.encodeLine(ControllerMessage.request(Request(id: 1, body: .write(WriteParams(path: "/f", data: Data(count: 200))))))
+        }
+    }
+}
