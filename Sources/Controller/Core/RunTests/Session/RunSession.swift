@@ -162,28 +162,38 @@ struct RunSession {
     }
 
     /// Connects every target; one that cannot be reached is reported and its slots left out.
+    ///
+    /// Local agents start one after the other: LocalAgent creates its pipes
+    /// without O_CLOEXEC, so an agent spawned while another's pipe ends are
+    /// still open in this process would inherit them and hide the other
+    /// agent's death (its EOF) from us.
     private func connect(_ specs: [TargetSpec], _ planned: [[(slot: SlotID, hostIndex: Int)]]) async throws -> [Target] {
-        var targets: [Target] = []
+        var clients: [Int: AgentClient] = [:]
         var failures: [String] = []
+        for (index, spec) in specs.enumerated() {
+            guard case .local = spec else { continue }
+            do { clients[index] = try await Targets.connect(spec, options: command.targets, logger: logger) }
+            catch { failures.append("\(spec): \(error)") }
+        }
         await withTaskGroup(of: (Int, Result<AgentClient, any Error>).self) { group in
             for (index, spec) in specs.enumerated() {
+                if case .local = spec { continue }
                 group.addTask {
                     do { return (index, .success(try await Targets.connect(spec, options: command.targets, logger: logger))) }
                     catch { return (index, .failure(error)) }
                 }
             }
-            var clients: [Int: AgentClient] = [:]
             for await (index, result) in group {
                 switch result {
                 case .success(let client): clients[index] = client
                 case .failure(let error): failures.append("\(specs[index]): \(error)")
                 }
             }
-            for (index, spec) in specs.enumerated() {
-                if let client = clients[index] { targets.append(Target(spec: spec, client: client, slots: planned[index])) }
-            }
         }
         for failure in failures { CommandRunner.report("cannot reach target \(failure)") }
+        let targets = specs.indices.compactMap { index in
+            clients[index].map { Target(spec: specs[index], client: $0, slots: planned[index]) }
+        }
         guard !targets.isEmpty else {
             throw AgentClientError(.transport, "no target could be reached")
         }
