@@ -39,6 +39,21 @@ final class SSHLoop: @unchecked Sendable {
     static let readBufferSize = 256 * 1024
     private var nextKeepalive = ContinuousClock.now
     private var thread: Thread?
+    /// Signalled when the I/O thread has ended.
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Loops whose I/O thread is running, for the exit handler.
+    private static let registryLock = NSLock()
+    nonisolated(unsafe) private static var running: [ObjectIdentifier: SSHLoop] = [:]
+
+    /// Stops every running I/O thread, waiting briefly for each (process exit).
+    static func stopAllForExit() {
+        registryLock.lock()
+        let loops = Array(running.values)
+        registryLock.unlock()
+        for loop in loops { loop.requestStop() }
+        for loop in loops { _ = loop.finished.wait(timeout: .now() + .milliseconds(300)) }
+    }
 
     init(label: String, configuration: SSHConfiguration, logger: Logger) {
         self.label = label
@@ -66,7 +81,16 @@ final class SSHLoop: @unchecked Sendable {
     /// the outcome, and on success serves operations until closed or broken.
     func start(establish: @escaping @Sendable (SSHLoop) throws -> SSHConnectionInfo,
                completion: @escaping @Sendable (Result<SSHConnectionInfo, SSHError>) -> Void) {
+        SSHLoop.registryLock.lock()
+        SSHLoop.running[ObjectIdentifier(self)] = self
+        SSHLoop.registryLock.unlock()
         let thread = Thread { [self] in
+            defer {
+                SSHLoop.registryLock.lock()
+                SSHLoop.running[ObjectIdentifier(self)] = nil
+                SSHLoop.registryLock.unlock()
+                self.finished.signal()
+            }
             let info: SSHConnectionInfo
             do {
                 info = try establish(self)

@@ -81,8 +81,10 @@ private final class UploadState: @unchecked Sendable {
     let progress: SFTPClient.Progress?
     var phase = Phase.open
     var file: OpaquePointer?
-    var buffer: [UInt8] = []
+    let capacity: Int
+    let buffer: UnsafeMutableRawPointer
     var head = 0
+    var tail = 0
     var acknowledged: UInt64 = 0
     var localEOF = false
 
@@ -93,8 +95,11 @@ private final class UploadState: @unchecked Sendable {
         self.remotePath = remotePath
         self.mode = mode
         self.progress = progress
-        buffer.reserveCapacity(chunkSize * 2)
+        self.capacity = chunkSize * 2
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: chunkSize * 2, alignment: 16)
     }
+
+    deinit { buffer.deallocate() }
 
     /// Returns true when finished; false means "call again when the socket is ready".
     func step(sftp: OpaquePointer, loop: SSHLoop, client: SFTPClient) throws -> Bool {
@@ -108,26 +113,24 @@ private final class UploadState: @unchecked Sendable {
             phase = .write
         }
         while phase == .write {
-            if !localEOF && buffer.count - head < chunkSize {
+            if !localEOF && tail - head < chunkSize {
+                // Keep unacknowledged bytes at the front: libssh2 expects the
+                // next call to start at the first byte it has not had acked.
                 if head > 0 {
-                    buffer.removeFirst(head)
+                    memmove(buffer, buffer + head, tail - head)
+                    tail -= head
                     head = 0
                 }
-                let want = chunkSize * 2 - buffer.count
-                let oldCount = buffer.count
-                buffer.append(contentsOf: repeatElement(0, count: want))
-                let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + oldCount, want) }
+                let got = Glibc.read(fd, buffer + tail, capacity - tail)
                 if got < 0 { throw SSHError(.invalidArgument, "Reading the local file failed: \(String(cString: strerror(errno))).") }
-                buffer.removeLast(want - max(0, got))
                 if got == 0 { localEOF = true }
+                tail += got
             }
-            if head == buffer.count {
+            if head == tail {
                 if localEOF { phase = .setMode }
                 continue
             }
-            let rc = buffer.withUnsafeBytes { bytes in
-                libssh2_sftp_write(file, bytes.baseAddress!.advanced(by: head).assumingMemoryBound(to: CChar.self), bytes.count - head)
-            }
+            let rc = libssh2_sftp_write(file, buffer.advanced(by: head).assumingMemoryBound(to: CChar.self), tail - head)
             if rc == Int(LIBSSH2_ERROR_EAGAIN) { return false }
             if rc < 0 { throw client.error(loop, "writing \(remotePath)", rc: Int32(rc)).error }
             head += rc

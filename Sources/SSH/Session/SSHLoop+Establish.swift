@@ -112,6 +112,12 @@ extension SSHLoop {
 
 /// Process-wide libssh2 initialisation.
 enum LibSSH2 {
-    private static let once: Void = { _ = libssh2_init(0) }()
+    private static let once: Void = {
+        _ = libssh2_init(0)
+        // Registered after libssh2 (and OpenSSL) set up their own exit
+        // handlers, so it runs before them: I/O threads stop touching the
+        // session before OpenSSL frees its locks at exit.
+        atexit { SSHLoop.stopAllForExit() }
+    }()
     static func initialize() { _ = once }
 }

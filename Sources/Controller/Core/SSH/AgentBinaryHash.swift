@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import SSH
 
@@ -30,18 +31,13 @@ enum AgentBinaryHash {
         return digest
     }
 
+    /// libcrypto's SHA-256 (through the AWS module's `Digest`): the plain
+    /// Swift one in the SSH module is fine for host keys but slow in debug
+    /// builds for a binary of several megabytes.
     static func hashFile(_ path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw UsageError("cannot read the agent binary \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw UsageError("cannot read the agent binary \(path): \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError("cannot read the agent binary \(path)")
         }
-        return hasher.finalize().hexString
+        return AWS.Digest.sha256([UInt8](data)).hexString
     }
 }

@@ -31,7 +31,14 @@ struct AgentDeployer {
         let temporary = "\(AgentDeployer.directory)/.agent-\(digest).\(UInt32.random(in: 0...UInt32.max)).tmp"
         do {
             try await sftp.upload(from: binary, to: temporary, mode: 0o755)
-            try await sftp.rename(temporary, to: remote)
+            do {
+                try await sftp.rename(temporary, to: remote)
+            } catch {
+                // SFTP v3 rename (all libssh2 1.10 speaks) refuses to replace an
+                // existing file; a damaged one is in the way, so remove it first.
+                try await sftp.remove(remote)
+                try await sftp.rename(temporary, to: remote)
+            }
         } catch {
             try? await sftp.remove(temporary)
             throw error

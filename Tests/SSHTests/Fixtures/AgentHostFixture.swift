@@ -1,0 +1,75 @@
+import AgentProtocol
+import AutomationKit
+import Foundation
+import Logging
+import SSH
+
+/// Starts the agent on a fixture sshd through `RemoteAgentHost`, and cleans
+/// up: closes the connection, kills remote agents by the pids they announced,
+/// removes the state directory.
+final class AgentHostFixture: @unchecked Sendable {
+    let sshd: SSHDFixture
+    let stateDirectory: String
+    private let lock = NSLock()
+    private var agentPids: [Int] = []
+    private var hosts: [RemoteAgentHost] = []
+
+    init(sshd: SSHDFixture) {
+        self.sshd = sshd
+        stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString.prefix(8))").path
+    }
+
+    static func with<T>(logLevel: String = "DEBUG1", _ body: (AgentHostFixture) async throws -> T) async throws -> T {
+        try await SSHDFixture.with(logLevel: logLevel) { sshd in
+            let fixture = AgentHostFixture(sshd: sshd)
+            defer { fixture.cleanUp() }
+            return try await body(fixture)
+        }
+    }
+
+    static func agentBinary() throws -> String { try AgentBinary.locate() }
+
+    func configuration(agentBinary: String? = nil) throws -> SSHTargetConfiguration {
+        SSHTargetConfiguration(ssh: try sshd.configuration(), agentBinary: try agentBinary ?? AgentHostFixture.agentBinary(),
+                               stateDirectory: stateDirectory, agentIdleTimeout: 120)
+    }
+
+    func start(agentBinary: String? = nil) async throws -> RemoteAgentHost {
+        let host = try await RemoteAgentHost.start(sshd.endpoint, configuration: configuration(agentBinary: agentBinary),
+                                                   logger: Logger(label: "test"))
+        record(host)
+        return host
+    }
+
+    private func record(_ host: RemoteAgentHost) {
+        lock.lock()
+        agentPids.append(host.agent.pid)
+        hosts.append(host)
+        lock.unlock()
+    }
+
+    /// The user's agent cache on the "remote" host.
+    var remoteCache: String { sshd.home + "/.cache/automation" }
+
+    /// Agents started by CLI runs in a test: processes whose executable is in
+    /// the test user's agent cache.
+    func cachedAgentPids() -> [Int] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = Int(entry),
+                  let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/exe"),
+                  exe.hasPrefix(remoteCache + "/agent-") else { return nil }
+            return pid
+        }
+    }
+
+    func cleanUp() {
+        lock.lock()
+        let pids = agentPids
+        let hosts = self.hosts
+        lock.unlock()
+        for host in hosts { host.close() }
+        for pid in pids + cachedAgentPids() { kill(pid_t(pid), SIGTERM) }
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+}

@@ -1,0 +1,168 @@
+import AgentProtocol
+import AutomationKit
+import Foundation
+import Logging
+import SSH
+import Testing
+
+@Suite("SSH target: deploy, tunnel, one connection", .serialized)
+struct SSHTargetTests {
+    @Test func agentUploadIsSkippedWhenTheHashMatchesAndRedoneWhenNot() async throws {
+        guard try SSHDFixture.available() else { return }
+        try await AgentHostFixture.with { fixture in
+            try? FileManager.default.removeItem(atPath: fixture.remoteCache)
+            let first = try await fixture.start()
+            #expect(first.agent.uploaded)
+            #expect(first.agent.path.hasPrefix(".cache/automation/agent-"))
+            let mode = try FileManager.default.attributesOfItem(atPath: fixture.sshd.home + "/" + first.agent.path)[.posixPermissions] as? Int
+            #expect(mode == 0o755)
+
+            let second = try await fixture.start()
+            #expect(!second.agent.uploaded)
+            #expect(second.agent.path == first.agent.path)
+
+            // A different binary has a different hash, so it is uploaded.
+            let changed = fixture.stateDirectory + "/agent-changed"
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: AgentHostFixture.agentBinary()))
+            bytes.append(contentsOf: Array("trailing bytes change the hash".utf8))
+            try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: changed, contents: bytes, attributes: [.posixPermissions: 0o755])
+            let third = try await fixture.start(agentBinary: changed)
+            #expect(third.agent.uploaded)
+            #expect(third.agent.path != first.agent.path)
+
+            // A damaged file under the right name (wrong size) is replaced. The
+            // running agents keep the old inode, so replace it by rename.
+            let remote = fixture.sshd.home + "/" + first.agent.path
+            FileManager.default.createFile(atPath: remote + ".damaged", contents: Data(count: 1000), attributes: [.posixPermissions: 0o755])
+            #expect(rename(remote + ".damaged", remote) == 0)
+            let fourth = try await fixture.start()
+            #expect(fourth.agent.uploaded)
+            try await fourth.openClient().ping()
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.remoteCache).filter { $0.hasSuffix(".tmp") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
+    @Test func sixtyFourConcurrentExecsShareOneConnection() async throws {
+        guard try SSHDFixture.available() else { return }
+        try await AgentHostFixture.with { fixture in
+            let host = try await fixture.start()
+            let client = try await host.openClient()
+            let outputs = try await withThrowingTaskGroup(of: (Int, String, Int32?).self) { group in
+                for i in 0..<64 {
+                    group.addTask {
+                        let (result, stdout, _) = try await client.run(ExecParams(argv: ["/bin/sh", "-c", "sleep 0.2; echo $0", "\(i)"]))
+                        return (i, String(decoding: stdout, as: UTF8.self), result.exitCode)
+                    }
+                }
+                var all: [(Int, String, Int32?)] = []
+                for try await output in group { all.append(output) }
+                return all
+            }
+            #expect(outputs.count == 64)
+            for (i, stdout, status) in outputs {
+                #expect(stdout == "\(i)\n")
+                #expect(status == 0)
+            }
+            let log = fixture.sshd.log
+            #expect(log.components(separatedBy: "Accepted publickey").count - 1 == 1)
+            #expect(fixture.sshd.execRequestCount == 1)
+        }
+    }
+
+    @Test func hundredPingsCauseNoSSHExecBeyondTheAgentStart() async throws {
+        guard try SSHDFixture.available() else { return }
+        try await AgentHostFixture.with { fixture in
+            let host = try await fixture.start()
+            #expect(fixture.sshd.execRequestCount == 1)
+            // Several sessions, each its own direct-tcpip channel on the one connection.
+            for _ in 0..<3 {
+                let client = try await host.openClient()
+                for _ in 0..<100 { try await client.ping() }
+                client.close()
+            }
+            let log = fixture.sshd.log
+            #expect(fixture.sshd.execRequestCount == 1)
+            #expect(log.components(separatedBy: "Accepted publickey").count - 1 == 1)
+            #expect(log.contains("direct-tcpip"))
+        }
+    }
+
+    @Test func killingTheSSHConnectionFailsPendingAgentRequestsWithATransportError() async throws {
+        guard try SSHDFixture.available() else { return }
+        try await AgentHostFixture.with { fixture in
+            let host = try await fixture.start()
+            let client = try await host.openClient()
+            try await client.ping()
+            let pending = Task { try await client.run(ExecParams(argv: ["/bin/sleep", "30"])) }
+            try await Task.sleep(for: .milliseconds(300))
+            let killedAt = ContinuousClock.now
+            for pid in try fixture.sshd.connectionPids() { kill(pid, SIGKILL) }
+            do {
+                _ = try await pending.value
+                Issue.record("the pending exec should have failed")
+            } catch let error as AgentClientError {
+                #expect(error.kind == .transport)
+            }
+            #expect(ContinuousClock.now - killedAt < .seconds(3))
+            await #expect(throws: AgentClientError.self) { try await client.ping() }
+            await #expect(throws: (any Error).self) { _ = try await host.openClient() }
+        }
+    }
+
+    @Test func cliExecAndPingRunThroughAnSSHTarget() async throws {
+        guard try SSHDFixture.available() else { return }
+        try await AgentHostFixture.with { fixture in
+            let sshd = fixture.sshd
+            let automation = (try AgentHostFixture.agentBinary() as NSString).deletingLastPathComponent + "/automation"
+            let common = ["--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--identity", sshd.clientKey,
+                          "--state-path", fixture.stateDirectory, "--agent-idle-timeout", "60"]
+            // Strict known hosts: the first attempt is refused, --accept-new-host-key records the key.
+            let refused = try CLI.run([automation, "exec"] + common + ["--", "echo", "hi"])
+            #expect(refused.status == 255)
+            #expect(refused.stderr.contains(try sshd.hostKeyFingerprint()))
+            let exec = try CLI.run([automation, "exec"] + common + ["--accept-new-host-key", "--", "/bin/sh", "-c", "echo hi; exit 7"])
+            #expect(exec.stdout == "hi\n")
+            #expect(exec.status == 7)
+            let ping = try CLI.run([automation, "ping", "--count", "20"] + common)
+            #expect(ping.status == 0)
+            #expect(ping.stdout.contains("20 pings"))
+            let pinned = try CLI.run([automation, "exec", "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--identity", sshd.clientKey,
+                                      "--state-path", fixture.stateDirectory + "-empty", "--host-key", try sshd.hostKeyFingerprint(), "--", "true"])
+            #expect(pinned.status == 0)
+            try? FileManager.default.removeItem(atPath: fixture.stateDirectory + "-empty")
+            let rsaOnly = try CLI.run([automation, "exec", "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--identity", sshd.rsaKey,
+                                       "--state-path", fixture.stateDirectory, "--", "true"])
+            #expect(rsaOnly.status == 255)
+            #expect(rsaOnly.stderr.contains("ed25519"))
+        }
+    }
+}
+
+/// Runs an executable and captures its output.
+enum CLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        var environment = ProcessInfo.processInfo.environment
+        environment["SSH_AUTH_SOCK"] = nil
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
