@@ -59,6 +59,9 @@ let package = Package(
         ),
         .executableTarget(name: "automation", dependencies: ["AutomationKit"], path: "Sources/Controller/Main"),
 
+        // Benchmarks (docs/benchmarks.md).
+        .executableTarget(name: "automation-bench", dependencies: ["AutomationKit", "AgentProtocol"], path: "Benchmarks/Agent"),
+
         // Tests. Integration tests run the built executables and real sshd / moto.
         .testTarget(name: "ProtocolTests", dependencies: ["AgentProtocol"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentCore", "AgentProtocol", "AutomationKit"]),
