@@ -16,6 +16,7 @@ public struct Automation: AsyncParsableCommand {
             PingCommand.self,
             RunTestsCommand.self,
             AWSGroupCommand.self, TerminateEC2InstancesCommand.self, PurgeEC2ResourcesCommand.self,
+            PutCommand.self, GetCommand.self, CheckTargetCommand.self, SSHBenchCommand.self,
         ]
     )
 
