@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 deploy/install-deps.sh
 swift build --build-tests
-# SSH targets upload the static agent, as they would to a real host.
-AUTOMATION_STATIC_AGENT=$(deploy/build-agent.sh | tail -n 1)
-export AUTOMATION_STATIC_AGENT
+# Every test runs the agent that ships: the fully static release build.
+AUTOMATION_AGENT_BINARY=$(deploy/build-agent.sh | tail -n 1)
+export AUTOMATION_AGENT_BINARY
 exec swift test --skip-build "$@"
