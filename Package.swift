@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "AutomationKit",
             dependencies: [
-                "AgentProtocol", "Scheduling", "SSH", "AWS",
+                "AgentProtocol", "CAgentSupport", "Scheduling", "SSH", "AWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -189,3 +189,27 @@ struct ExecTests {
         await #expect(throws: AgentClientError.self) { try await call.result() }
     }
 }
+
+@Suite("local agents started concurrently")
+struct ConcurrentLocalAgentTests {
+    @Test("a killed agent fails its pending calls even when siblings were spawned at the same time")
+    func killedAgentIsNoticed() async throws {
+        let agents = try await withThrowingTaskGroup(of: AgentClient.self) { group in
+            for _ in 0..<6 { group.addTask { try await AgentHarness.connect() } }
+            var agents: [AgentClient] = []
+            for try await agent in group { agents.append(agent) }
+            return agents
+        }
+        defer { agents.forEach { $0.close() } }
+        let victim = agents[2]
+        let call = try victim.exec(.shell("sleep 60"))
+        kill(victim.agentHello.pid, SIGKILL)
+        do {
+            _ = try await call.result()
+            Issue.record("the exec outlived its agent")
+        } catch let error as AgentClientError {
+            #expect(error.kind == .transport)
+        }
+        for agent in agents where agent !== victim { try await agent.ping() }
+    }
+}

@@ -31,11 +31,10 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Send this file's content as the command's stdin ('-' for this process's stdin).", valueName: "file"))
     var stdin: String?
 
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
 
     mutating func validate() throws {
-        if command.first == "--" { command.removeFirst() }
         guard !command.isEmpty else { throw ValidationError("give the command to run after --") }
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")

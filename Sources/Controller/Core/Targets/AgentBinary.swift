@@ -7,9 +7,11 @@ public enum AgentBinary {
     public static func locate(explicit: String? = nil) throws -> String {
         let environment = ProcessInfo.processInfo.environment
         var candidates: [String] = []
-        if let explicit { candidates.append(explicit) }
-        if let fromEnv = environment["AUTOMATION_AGENT_BINARY"], !fromEnv.isEmpty { candidates.append(fromEnv) }
-        if explicit == nil, let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        if let explicit {
+            candidates.append(explicit)
+        } else if let fromEnv = environment["AUTOMATION_AGENT_BINARY"], !fromEnv.isEmpty {
+            candidates.append(fromEnv)
+        } else if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             let dir = (path as NSString).deletingLastPathComponent
             candidates.append(dir + "/automation-agent")
             // Test bundles live one level below the build products.

@@ -1,3 +1,4 @@
+import CAgentSupport
 import Foundation
 import Glibc
 import Logging
@@ -11,17 +12,22 @@ public enum LocalAgent {
     /// Runs `command + ["--stdio"]`; the command may wrap the agent (setpriv, sudo, env).
     public static func connect(command: [String], logger: Logger) async throws -> AgentClient {
         let binary = command[0]
+        // Close-on-exec from birth: a pipe end that leaks into a sibling agent
+        // started concurrently would hide this agent's exit (no EOF).
         var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
-        guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw POSIXFailure("pipe", errno) }
-        for fd in [toChild[1], fromChild[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard cagent_pipe2_cloexec(&toChild) == 0 else { throw POSIXFailure("pipe", errno) }
+        guard cagent_pipe2_cloexec(&fromChild) == 0 else {
+            let code = errno
+            Glibc.close(toChild[0])
+            Glibc.close(toChild[1])
+            throw POSIXFailure("pipe", code)
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-        posix_spawn_file_actions_addclose(&actions, toChild[0])
-        posix_spawn_file_actions_addclose(&actions, fromChild[1])
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
