@@ -120,7 +120,15 @@ struct RunTestsHarness {
 
     /// Runs a helper program to completion (setup steps, not the system under test).
     @discardableResult
-    static func shell(_ argv: [String], cwd: URL? = nil, env: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    static func shell(_ argv: [String], cwd: URL? = nil, env: [String: String] = [:]) -> (status: Int32, output: String) {
+        do {
+            return try shellThrowing(argv, cwd: cwd, env: env)
+        } catch {
+            return (-1, "cannot run \(argv[0]): \(error)")
+        }
+    }
+
+    private static func shellThrowing(_ argv: [String], cwd: URL?, env: [String: String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : (which(argv[0]) ?? argv[0]))
         process.arguments = Array(argv.dropFirst())
