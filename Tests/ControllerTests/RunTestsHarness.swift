@@ -31,11 +31,20 @@ struct RunTestsHarness {
         try? FileManager.default.removeItem(at: scratch)
     }
 
+    /// The `automation` built with the tests: beside the test bundle (or one
+    /// level up), else beside the agent.
     static func automationBinary() throws -> String {
-        let agent = try AgentBinary.locate()
-        let path = URL(fileURLWithPath: agent).deletingLastPathComponent().appendingPathComponent("automation").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw HarnessError("automation binary not found beside \(agent); run `swift build` first")
+        var candidates: [String] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            candidates += [dir.appendingPathComponent("automation").path,
+                           dir.deletingLastPathComponent().appendingPathComponent("automation").path]
+        }
+        if let agent = try? AgentBinary.locate() {
+            candidates.append(URL(fileURLWithPath: agent).deletingLastPathComponent().appendingPathComponent("automation").path)
+        }
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw HarnessError("automation binary not found (looked at \(candidates.joined(separator: ", "))); run `swift build` first")
         }
         return path
     }

@@ -101,6 +101,9 @@ struct RunTestsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // An agent that dies turns our next write into EPIPE, which must be
+        // a lost slot, not the death of the whole run.
+        signal(SIGPIPE, SIG_IGN)
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
             try await RunSession(command: self, logger: logger).run()

