@@ -21,8 +21,27 @@ public struct MessageCodec {
         self.maxLineLength = maxLineLength
     }
 
-    /// The line for a message, newline included.
-    public func encodeLine<M: Encodable>(_ message: M) throws -> [UInt8] {
+    /// The line for an agent message, newline included.
+    public func encodeLine(_ message: AgentMessage) throws -> [UInt8] {
+        if let line = message.fastLine() { return try checked(line) }
+        return try encodeWithCodable(message)
+    }
+
+    /// The line for a controller message, newline included.
+    public func encodeLine(_ message: ControllerMessage) throws -> [UInt8] {
+        if let line = message.fastLine() { return try checked(line) }
+        return try encodeWithCodable(message)
+    }
+
+    private func checked(_ line: [UInt8]) throws -> [UInt8] {
+        guard line.count - 1 <= maxLineLength else {
+            throw ProtocolError(.tooLarge, "message of \(line.count - 1) bytes exceeds the \(maxLineLength)-byte line limit")
+        }
+        return line
+    }
+
+    /// The line through Codable (no fast path); tests compare both.
+    public func encodeWithCodable<M: Encodable>(_ message: M) throws -> [UInt8] {
         var bytes = [UInt8](try encoder.encode(message))
         guard bytes.count <= maxLineLength else {
             throw ProtocolError(.tooLarge, "message of \(bytes.count) bytes exceeds the \(maxLineLength)-byte line limit")
@@ -33,19 +52,22 @@ public struct MessageCodec {
 
     /// Decodes what the agent receives.
     public func decodeControllerLine(_ line: [UInt8]) -> Result<ControllerMessage, LineError> {
-        decode(ControllerMessage.self, line)
+        guard String(validating: line, as: UTF8.self) != nil else { return .failure(Self.notUTF8) }
+        if let message = ControllerMessage.fastDecode(line) { return .success(message) }
+        return decodeWithCodable(ControllerMessage.self, line)
     }
 
     /// Decodes what the controller receives.
     public func decodeAgentLine(_ line: [UInt8]) -> Result<AgentMessage, LineError> {
-        decode(AgentMessage.self, line)
+        guard String(validating: line, as: UTF8.self) != nil else { return .failure(Self.notUTF8) }
+        if let message = AgentMessage.fastDecode(line) { return .success(message) }
+        return decodeWithCodable(AgentMessage.self, line)
     }
 
-    private func decode<M: Decodable>(_ type: M.Type, _ line: [UInt8]) -> Result<M, LineError> {
+    /// Decoding through Codable only (no fast path); tests compare both.
+    public func decodeWithCodable<M: Decodable>(_ type: M.Type, _ line: [UInt8]) -> Result<M, LineError> {
         // Checked first so that bad bytes get their own code rather than a parse error.
-        guard String(validating: line, as: UTF8.self) != nil else {
-            return .failure(LineError(id: nil, error: ProtocolError(.badUTF8, "line is not valid UTF-8")))
-        }
+        guard String(validating: line, as: UTF8.self) != nil else { return .failure(Self.notUTF8) }
         do {
             return .success(try decoder.decode(M.self, from: Data(line)))
         } catch let error as AttributedError {
@@ -58,6 +80,8 @@ public struct MessageCodec {
             return .failure(LineError(id: nil, error: ProtocolError(.badJSON, "\(error)")))
         }
     }
+
+    private static let notUTF8 = LineError(id: nil, error: ProtocolError(.badUTF8, "line is not valid UTF-8"))
 
     /// The error for a dropped oversized line.
     public func oversizedLineError(length: Int) -> ProtocolError {

@@ -59,3 +59,32 @@ struct MessageRoundTripTests {
         }
     }
 }
+
+@Suite("The hand-written encoder agrees with Codable")
+struct FastEncoderTests {
+    let codec = MessageCodec()
+
+    @Test("every request and control message decodes the same either way")
+    func controllerMessages() throws {
+        var messages = Fixtures.requests.enumerated().map { ControllerMessage.request(Request(id: UInt64($0.offset), body: $0.element)) }
+        messages += [.ack(seq: 0), .ack(seq: .max),
+                     .request(Request(id: .max, body: .exec(ExecParams(argv: ["q\"\\\n\t\u{1}é😀"], env: ["K\"": "v\\\u{7}"], unsetEnv: [""]))))]
+        for message in messages {
+            let fast = try codec.encodeLine(message)
+            let slow = try codec.encodeWithCodable(message)
+            #expect(try codec.decodeControllerLine(Array(fast.dropLast())).get() == message, "\(String(decoding: fast, as: UTF8.self))")
+            #expect(try codec.decodeControllerLine(Array(slow.dropLast())).get() == message)
+        }
+    }
+
+    @Test("every reply and event decodes the same either way")
+    func agentMessages() throws {
+        var messages = Fixtures.replies.map { AgentMessage.reply(Reply(id: 3, seq: 4, outcome: $0)) }
+        messages += Fixtures.events.map { AgentMessage.event(Event(id: 1, seq: 2, body: $0)) }
+        messages.append(.reply(Reply(id: nil, seq: 1, outcome: .failure(ProtocolError(.badJSON, "line \"x\"\n\u{0}")))))
+        for message in messages {
+            let fast = try codec.encodeLine(message)
+            #expect(try codec.decodeAgentLine(Array(fast.dropLast())).get() == message, "\(String(decoding: fast, as: UTF8.self))")
+        }
+    }
+}

@@ -89,3 +89,46 @@ struct PropertyTests {
         }
     }
 }
+
+@Suite("Property: the fast decoder agrees with Codable")
+struct FastDecoderAgreementTests {
+    /// Valid hot messages, then the same lines with keys dropped, values
+    /// retyped and text spliced: whenever the fast path answers, Codable
+    /// must give the same message.
+    @Test("2000 messages and 6000 mutants")
+    func agreement() throws {
+        var rng = PropertyTests.SplitMix(state: 4242)
+        let codec = MessageCodec()
+        var lines: [[UInt8]] = []
+        for i in 0..<1000 {
+            let request = ControllerMessage.request(Request(id: UInt64(i), body: PropertyTests.randomRequest(&rng)))
+            lines.append(Array(try codec.encodeLine(request).dropLast()))
+            let reply: AgentMessage = i % 2 == 0
+                ? .event(Event(id: UInt64(i), seq: UInt64(i), body: .output(OutputEvent(stream: .stderr, data: PropertyTests.randomBytes(&rng)))))
+                : .reply(Reply(id: UInt64(i), seq: UInt64(i), outcome: .success(.exec(ExecResult(exitCode: Int32(i % 256), signal: nil, durationUs: Int64(i))))))
+            lines.append(Array(try codec.encodeLine(reply).dropLast()))
+        }
+        let splices = [#""x""#, "1", "-1", "1.5", "null", "true", "[]", "{}", #""\u00e9""#, "1e3", #""AAA=""#]
+        var mutants: [[UInt8]] = []
+        for line in lines {
+            for _ in 0..<3 {
+                var text = String(decoding: line, as: UTF8.self)
+                let colons = text.indices.filter { text[$0] == ":" }
+                if let at = colons.randomElement(using: &rng) {
+                    let after = text.index(after: at)
+                    let end = text[after...].firstIndex { $0 == "," || $0 == "}" } ?? text.endIndex
+                    text.replaceSubrange(after..<end, with: splices.randomElement(using: &rng)!)
+                }
+                mutants.append(Array(text.utf8))
+            }
+        }
+        for line in lines + mutants {
+            if let fast = ControllerMessage.fastDecodeForTesting(line) {
+                #expect(try codec.decodeWithCodable(ControllerMessage.self, line).get() == fast, "\(String(decoding: line, as: UTF8.self))")
+            }
+            if let fast = AgentMessage.fastDecodeForTesting(line) {
+                #expect(try codec.decodeWithCodable(AgentMessage.self, line).get() == fast, "\(String(decoding: line, as: UTF8.self))")
+            }
+        }
+    }
+}
