@@ -48,7 +48,7 @@ final class ProgressPrinter: Sendable {
     func note(_ message: String) {
         state.withLock { state in
             var text = clearLine(&state) + "automation: \(message)\n"
-            if live {
+            if live && state.snapshot.total > 0 {
                 text += statusLine(state.snapshot)
                 state.lineShown = true
             }

@@ -123,19 +123,21 @@ struct RunSession {
                 await coordinator.tick()
             }
         }
+        // One base per target: two targets on one machine may be different users.
+        func base(_ index: Int) -> String { "\(scratchBase)-t\(index)" }
         await withTaskGroup(of: Void.self) { group in
-            for target in targets {
+            for (index, target) in targets.enumerated() {
                 for (slot, hostIndex) in target.slots {
                     let context = SlotContext(slot: slot, client: target.client, hostSlotIndex: hostIndex,
-                                              scratch: "\(scratchBase)/slot-\(slot.index)")
-                    group.addTask { await work(context, base: scratchBase, coordinator: coordinator) }
+                                              scratch: "\(base(index))/slot-\(slot.index)")
+                    group.addTask { await work(context, base: base(index), coordinator: coordinator) }
                 }
             }
         }
         ticker.cancel()
         progress.end()
         if !command.keepScratch {
-            for target in targets { try? await target.client.remove(scratchBase, recursive: true, missingOK: true) }
+            for (index, target) in targets.enumerated() { try? await target.client.remove(base(index), recursive: true, missingOK: true) }
         }
 
         let (attempts, outcomes) = await coordinator.results()

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// One queue across a local target and an ssh target (a private sshd on
+/// loopback from deploy/testhost/sshd.sh, the source tree already present).
+@Suite("run-tests across local and ssh targets", .serialized)
+struct RunTestsSSHTests {
+    @Test("both targets take tests from the same queue; results and reports name each host")
+    func localAndSSH() async throws {
+        let ready = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
+        guard ready else {
+            if RunTestsHarness.onCI { Issue.record("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+            return
+        }
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let sshdDir = harness.scratch.appendingPathComponent("sshd").path
+        let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/sshd.sh").path
+        let started = RunTestsHarness.shell([script, "start", sshdDir])
+        defer { RunTestsHarness.shell([script, "stop", sshdDir]) }
+        #expect(started.status == 0, "sshd.sh: \(started.output)")
+        let fields = Dictionary(started.output.split(whereSeparator: \.isWhitespace).compactMap { pair -> (String, String)? in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        }, uniquingKeysWith: { _, last in last })
+        let port = try #require(fields["port"]), user = try #require(fields["user"])
+        let fingerprint = RunTestsHarness.shell(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", sshdDir + "/ssh_host_ed25519_key.pub"])
+            .output.split(separator: " ")[1]
+
+        let json = harness.scratch.appendingPathComponent("r.jsonl")
+        let result = try await harness.run(RunTestsHarness.sampleSuite + [
+            "--target", "local:2", "--target", "ssh://\(user)@127.0.0.1:\(port)/2",
+            "--identity", sshdDir + "/id_ed25519", "--host-key", String(fingerprint),
+            "--workdir", RunTestsHarness.repoRoot.path, "--env", "SAMPLE_FAIL=1", "--json-report", json.path,
+        ])
+        #expect(result.status == 1, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").last == "28 passed, 1 failed, 1 skipped")
+        let events = try RunTestsHarness.events(json)
+        #expect(Set(events.compactMap { $0["test"] as? String }) == Set(try RunTestsHarness.sampleTests()))
+        let hosts = Set(events.compactMap { $0["host"] as? String })
+        #expect(hosts == ["localhost", "127.0.0.1"], "hosts: \(hosts)")
+        #expect(!events.contains { $0["infrastructure"] as? Bool == true })
+    }
+}
