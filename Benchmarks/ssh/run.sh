@@ -23,6 +23,8 @@ if [ -z "$agent" ]; then
 fi
 
 work=$(mktemp -d)
+# sshd reads authorized_keys as the test user, who must reach it.
+chmod 755 "$work"
 fixture="$work/sshd"
 cleanup() {
     "$root/deploy/testhost/sshd.sh" stop "$fixture" || true

@@ -17,9 +17,13 @@ struct SSHTargetTests {
             let mode = try FileManager.default.attributesOfItem(atPath: fixture.sshd.home + "/" + first.agent.path)[.posixPermissions] as? Int
             #expect(mode == 0o755)
 
+            // Cached redeploy: this state directory put this binary there, so
+            // no SFTP session is opened at all.
+            let sftpBefore = fixture.sshd.log.components(separatedBy: "subsystem 'sftp'").count
             let second = try await fixture.start()
             #expect(!second.agent.uploaded)
             #expect(second.agent.path == first.agent.path)
+            #expect(fixture.sshd.log.components(separatedBy: "subsystem 'sftp'").count == sftpBefore)
 
             // A different binary has a different hash, so it is uploaded.
             let changed = fixture.stateDirectory + "/agent-changed"

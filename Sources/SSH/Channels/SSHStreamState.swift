@@ -39,6 +39,14 @@ final class SSHStreamState: @unchecked Sendable {
 
     var isFinished: Bool { phase == .finished }
 
+    /// Whether the loop reads this channel (started, or closing).
+    var isReading: Bool {
+        if phase != .open { return true }
+        condition.lock()
+        defer { condition.unlock() }
+        return started || closeRequested
+    }
+
     // MARK: Any thread
 
     func start(onData: @escaping @Sendable (UnsafeRawBufferPointer, SSHChannel.Stream) -> Void,

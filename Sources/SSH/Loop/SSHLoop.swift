@@ -284,7 +284,9 @@ final class SSHLoop: @unchecked Sendable {
     /// Waits for the socket or a wake-up. Returns false if the peer hung up.
     private func waitForEvents(until deadline: ContinuousClock.Instant) -> Bool {
         var socketEvents: Int16 = 0
-        if !operations.isEmpty || !streams.isEmpty { socketEvents |= Int16(POLLIN) }
+        // Only reads drain the socket: without an operation or a started
+        // channel to read, waiting for POLLIN would spin.
+        if !operations.isEmpty || streams.contains(where: \.isReading) { socketEvents |= Int16(POLLIN) }
         if let session, libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
             socketEvents |= Int16(POLLOUT)
         }
@@ -294,6 +296,7 @@ final class SSHLoop: @unchecked Sendable {
         ]
         let remaining = ContinuousClock.now.duration(to: deadline)
         let millis = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000) + 1)
+        quickAck()
         let rc = poll(&fds, 2, millis)
         if rc < 0 { return true }  // EINTR: just go round again
         if fds[1].revents & Int16(POLLIN) != 0 {
@@ -354,11 +357,22 @@ final class SSHLoop: @unchecked Sendable {
         if let session, libssh2_session_block_directions(session) & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 {
             events |= Int16(POLLOUT)
         }
+        quickAck()
         var fd = pollfd(fd: socketFD, events: events, revents: 0)
         let remaining = ContinuousClock.now.duration(to: deadline)
         if remaining <= .zero { return false }
         let millis = Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000) + 1
         return poll(&fd, 1, millis) != 0
+    }
+
+    /// Acknowledge the next segment at once. sshd leaves Nagle on for
+    /// non-interactive sessions, so when it writes two packets in a row the
+    /// second waits for our ACK; a delayed ACK (40 ms on Linux) would stall
+    /// every such exchange. Linux clears quick-ack mode on its own, hence
+    /// before every wait.
+    func quickAck() {
+        var one: Int32 = 1
+        setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_QUICKACK, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// libssh2's last error message for this session.

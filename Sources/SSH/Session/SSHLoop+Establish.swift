@@ -10,7 +10,9 @@ extension SSHLoop {
     /// authenticates, each within its timeout. Runs on the I/O thread.
     func establish(_ endpoint: SSHEndpoint) throws -> SSHConnectionInfo {
         LibSSH2.initialize()
+        let started = ContinuousClock.now
         socketFD = try connectSocket(endpoint)
+        let connected = ContinuousClock.now
         guard let session = cssh2_session_init() else {
             throw SSHError(.handshakeFailed, "\(label): could not create an SSH session (out of memory?).")
         }
@@ -35,6 +37,7 @@ extension SSHLoop {
             }
         }
 
+        let handshaken = ContinuousClock.now
         var keyLength = 0
         var keyType: Int32 = 0
         guard let rawKey = libssh2_session_hostkey(session, &keyLength, &keyType) else {
@@ -43,13 +46,18 @@ extension SSHLoop {
         let hostKey = SSHHostKey(blob: Array(UnsafeRawBufferPointer(start: rawKey, count: keyLength)))
         try configuration.hostKeyPolicy.verify(hostKey, host: endpoint.host, port: endpoint.port)
 
-        let authDeadline = ContinuousClock.now + configuration.handshakeTimeout
+        let authStarted = ContinuousClock.now
+        let authDeadline = authStarted + configuration.handshakeTimeout
         let authenticator = SSHAuthenticator(loop: self, session: session, user: endpoint.user, deadline: authDeadline)
         let credential = try authenticator.authenticate(configuration.authMethods)
         libssh2_keepalive_config(session, 1, UInt32(configuration.keepaliveInterval))
         let banner = libssh2_session_banner_get(session).map { String(cString: $0) } ?? ""
+        let now = ContinuousClock.now
         logger.debug("ssh.connected", metadata: [
             "ssh.host": "\(label)", "ssh.hostkey": "\(hostKey.fingerprint)", "ssh.auth": "\(credential)",
+            "ssh.time.connect": "\(connected - started)", "ssh.time.handshake": "\(handshaken - connected)",
+            "ssh.time.auth": "\(now - authStarted)",
+            "ssh.kex": "\(libssh2_session_methods(session, LIBSSH2_METHOD_KEX).map { String(cString: $0) } ?? "?")",
         ])
         return SSHConnectionInfo(hostKey: hostKey, authenticatedWith: credential, serverBanner: banner)
     }

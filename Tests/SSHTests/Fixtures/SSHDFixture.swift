@@ -11,6 +11,10 @@ final class SSHDFixture: @unchecked Sendable {
     let directory: String
     let port: Int
     let user: String
+    /// The address sshd listens on: loopback, or the namespace side of a veth pair.
+    let host: String
+    /// The network namespace this sshd runs in, for multi-host fixtures.
+    let namespace: String?
     private var stopped = false
 
     static let repositoryRoot: String = {
@@ -30,10 +34,37 @@ final class SSHDFixture: @unchecked Sendable {
         return ready
     }
 
-    private init(directory: String, port: Int, user: String) {
+    private init(directory: String, port: Int, user: String, host: String = "127.0.0.1", namespace: String? = nil) {
         self.directory = directory
         self.port = port
         self.user = user
+        self.host = host
+        self.namespace = namespace
+    }
+
+    static var netnsScript: String { repositoryRoot + "/deploy/testhost/netns.sh" }
+
+    /// Starts an sshd inside a new network namespace reached over a veth pair
+    /// (deploy/testhost/netns.sh); `stop` deletes the namespace.
+    static func startInNamespace(index: Int) throws -> SSHDFixture {
+        let name = "at\(index)"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sshd-netns-\(index)-\(UUID().uuidString.prefix(6))").path
+        let output: String
+        do {
+            output = try run([netnsScript, "up", name, String(index), directory])
+        } catch {
+            _ = try? run([netnsScript, "down", name, directory])
+            throw error
+        }
+        var fields: [String: String] = [:]
+        for pair in output.split(whereSeparator: \.isWhitespace) {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+        }
+        guard let address = fields["address"], let port = fields["port"].flatMap(Int.init), let user = fields["user"] else {
+            throw FixtureError("netns.sh printed: \(output)")
+        }
+        return SSHDFixture(directory: directory, port: port, user: user, host: address, namespace: name)
     }
 
     /// Starts an sshd, runs `body`, and stops it whatever happens.
@@ -57,13 +88,17 @@ final class SSHDFixture: @unchecked Sendable {
     func stop() {
         guard !stopped else { return }
         stopped = true
-        _ = try? SSHDFixture.run([SSHDFixture.script, "stop", directory])
+        if let namespace {
+            _ = try? SSHDFixture.run([SSHDFixture.netnsScript, "down", namespace, directory])
+        } else {
+            _ = try? SSHDFixture.run([SSHDFixture.script, "stop", directory])
+        }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     deinit { stop() }
 
-    var endpoint: SSHEndpoint { SSHEndpoint(user: user, host: "127.0.0.1", port: port) }
+    var endpoint: SSHEndpoint { SSHEndpoint(user: user, host: host, port: port) }
     var clientKey: String { directory + "/id_ed25519" }
     var ecdsaKey: String { directory + "/id_ecdsa" }
     var rsaKey: String { directory + "/id_rsa" }

@@ -66,6 +66,22 @@ struct SSHBenchCommand: AsyncParsableCommand {
             }
             rows.append(("cached redeploy (connect + start + first reply), p50 of 10", LatencyStats(warm).p50.formattedMillis))
 
+            // Where a cached redeploy spends its time.
+            var phases: [(String, [Duration])] = [("connect: TCP + handshake + auth", []), ("SFTP open + stat", []), ("exec 'true' (channel open + exec + close)", [])]
+            for _ in 0..<10 {
+                var t = ContinuousClock.now
+                let session = try await SSHSession.connect(to: endpoint, configuration: configuration.ssh, logger: logger)
+                phases[0].1.append(ContinuousClock.now - t)
+                t = ContinuousClock.now
+                _ = try await session.openSFTP().stat("\(AgentDeployer.directory)/agent-\(digest)")
+                phases[1].1.append(ContinuousClock.now - t)
+                t = ContinuousClock.now
+                _ = try await session.execute("true")
+                phases[2].1.append(ContinuousClock.now - t)
+                session.close()
+            }
+            for (name, samples) in phases { rows.append(("  \(name), p50", LatencyStats(samples).p50.formattedMillis)) }
+
             host = try await RemoteAgentHost.start(endpoint, configuration: configuration, logger: logger)
             defer { host.close() }
             client = try await host.openClient()

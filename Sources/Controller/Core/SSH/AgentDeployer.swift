@@ -15,17 +15,42 @@ struct AgentDeployer {
 
     static let directory = ".cache/automation"
 
-    /// Returns the remote path (relative to the login directory) and whether it was uploaded.
-    func deploy() async throws -> (path: String, uploaded: Bool) {
+    /// Makes sure the agent is on the host and starts it.
+    ///
+    /// When this state directory has already put this binary on this host, the
+    /// start is tried first, without SFTP: a cached redeploy is then one exec.
+    /// If that start fails (the file was removed or damaged), the SFTP path
+    /// below repairs it and the agent is started once more.
+    func deployAndStart() async throws -> RemoteAgentHost.Agent {
+        let digest = try AgentBinaryHash.sha256(of: configuration.agentBinary, stateDirectory: configuration.stateDirectory)
+        let records = DeployRecords(stateDirectory: configuration.stateDirectory)
+        let path = "\(AgentDeployer.directory)/agent-\(digest)"
+        if records.contains(session.endpoint, digest: digest) {
+            do {
+                return try await startAgent(at: path)
+            } catch {
+                logger.debug("ssh.agent.recorded-start-failed", metadata: ["ssh.host": "\(session.endpoint)", "error": "\(error)"])
+                if session.terminalError != nil { throw error }
+            }
+        }
+        let uploaded = try await deploy(digest: digest)
+        records.add(session.endpoint, digest: digest)
+        var agent = try await startAgent(at: path)
+        agent.uploaded = uploaded
+        return agent
+    }
+
+    /// Uploads the binary unless a file of the right size is already there.
+    /// Returns whether it uploaded.
+    func deploy(digest: String) async throws -> Bool {
         let binary = configuration.agentBinary
-        let digest = try AgentBinaryHash.sha256(of: binary, stateDirectory: configuration.stateDirectory)
         let remote = "\(AgentDeployer.directory)/agent-\(digest)"
         let localSize = (try? FileManager.default.attributesOfItem(atPath: binary)[.size] as? UInt64) ?? nil
         let sftp = try await session.openSFTP()
         if let existing = try await sftp.stat(remote), existing.isRegularFile,
            existing.size == localSize, existing.permissions & 0o100 != 0 {
             logger.debug("ssh.agent.present", metadata: ["ssh.host": "\(session.endpoint)", "agent.path": "\(remote)"])
-            return (remote, false)
+            return false
         }
         try await sftp.makeDirectories(AgentDeployer.directory, mode: 0o700)
         let temporary = "\(AgentDeployer.directory)/.agent-\(digest).\(UInt32.random(in: 0...UInt32.max)).tmp"
@@ -44,7 +69,7 @@ struct AgentDeployer {
             throw error
         }
         logger.debug("ssh.agent.uploaded", metadata: ["ssh.host": "\(session.endpoint)", "agent.path": "\(remote)"])
-        return (remote, true)
+        return true
     }
 
     /// Starts `serve` detached and reads the one JSON line it prints.

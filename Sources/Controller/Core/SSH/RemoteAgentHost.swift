@@ -39,9 +39,8 @@ public final class RemoteAgentHost: Sendable {
         let session = try await SSHSession.connect(to: endpoint, configuration: configuration.ssh, logger: logger)
         do {
             let deployer = AgentDeployer(session: session, configuration: configuration, logger: logger)
-            let (path, uploaded) = try await deployer.deploy()
-            var agent = try await deployer.startAgent(at: path)
-            agent.uploaded = uploaded
+            let agent = try await deployer.deployAndStart()
+            let uploaded = agent.uploaded
             logger.debug("ssh.agent.started", metadata: [
                 "ssh.host": "\(endpoint)", "agent.pid": "\(agent.pid)", "agent.port": "\(agent.port)", "agent.uploaded": "\(uploaded)",
             ])
