@@ -1,3 +1,5 @@
+import AgentProtocol
+import AutomationKit
 import Foundation
 import Testing
 
@@ -87,5 +89,41 @@ struct BadInputTests {
         agent.closeInput()
         agent.process.waitUntilExit()
         #expect(agent.process.terminationStatus == 0)
+    }
+}
+
+@Suite("the controller checks the agent too")
+struct ControllerHandshakeTests {
+    @Test("an agent of another protocol version is refused with both versions named")
+    func versionMismatch() async throws {
+        let fakeAgent = #"read hello; echo '{"type":"hello","version":2,"agent":"9.9","session":"s","pid":1,"operations":[],"maxLine":100,"window":100}'; cat >/dev/null"#
+        do {
+            let client = try await LocalAgent.connect(command: ["/bin/sh", "-c", fakeAgent, "sh"], logger: AgentHarness.logger)
+            client.close()
+            Issue.record("a version-2 agent was accepted")
+        } catch let error as AgentClientError {
+            #expect(error.kind == .handshake)
+            #expect(error.message.contains("version 2") && error.message.contains("1"))
+        }
+    }
+
+    @Test("an agent that dies before its hello is a transport error, not a hang")
+    func deadBeforeHello() async throws {
+        do {
+            _ = try await LocalAgent.connect(command: ["/bin/sh", "-c", "exit 3", "sh"], logger: AgentHarness.logger)
+            Issue.record("connected to nothing")
+        } catch let error as AgentClientError {
+            #expect(error.kind == .transport)
+        }
+    }
+
+    @Test("garbage instead of a hello is a protocol error")
+    func garbageHello() async throws {
+        do {
+            _ = try await LocalAgent.connect(command: ["/bin/sh", "-c", "read x; echo 'Welcome to my shell!'; cat >/dev/null", "sh"], logger: AgentHarness.logger)
+            Issue.record("accepted garbage")
+        } catch let error as AgentClientError {
+            #expect(error.kind == .protocolViolation)
+        }
     }
 }

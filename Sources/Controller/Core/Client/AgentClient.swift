@@ -48,6 +48,13 @@ public final class AgentClient: TransportSink, Sendable {
                 client.fail(AgentClientError(.transport, "cannot send hello: \(error)"))
             }
         }
+        guard agentHello.version == ProtocolConstants.version else {
+            client.close()
+            throw AgentClientError(.handshake, """
+                the agent speaks protocol version \(agentHello.version), this controller \(ProtocolConstants.version); \
+                deploy the agent built with this controller
+                """)
+        }
         client.hello.withLock { $0 = agentHello }
         client.state.withLock { $0.window = agentHello.window }
         return client

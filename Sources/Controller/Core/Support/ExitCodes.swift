@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// The controller's own exit codes (docs/cli.md). `exec` passes the remote
+/// The controller's own exit codes (README, `automation --help`). `exec` passes the remote
 /// command's status through and uses these only for its own failures.
 public enum ExitCodes {
     /// Tests failed (run-tests).
