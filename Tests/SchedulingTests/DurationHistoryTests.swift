@@ -14,12 +14,13 @@ struct DurationHistoryTests {
 
     @Test("unknown tests get a typical known test's estimate, or the fallback")
     func unknown() {
-        #expect(DurationHistory().unknownEstimate == DurationHistory.fallbackEstimate)
+        #expect(DurationHistory().unknownEstimate() == DurationHistory.fallbackEstimate)
+        #expect(DurationHistory().unknownEstimate(fallback: 10) == 10)
         var history = DurationHistory()
         history.record("a", seconds: 1)
         history.record("b", seconds: 3)
         history.record("c", seconds: 10)
-        #expect(history.unknownEstimate == 3)
+        #expect(history.unknownEstimate(fallback: 10) == 3)
         #expect(history.estimates(for: ["a", "new"]) == ["a": 1, "new": 3])
     }
 

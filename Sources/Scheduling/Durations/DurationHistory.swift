@@ -20,15 +20,15 @@ public struct DurationHistory: Codable, Sendable, Equatable {
     }
 
     /// The estimate for tests never seen: the median of the known estimates
-    /// (a typical test), or `fallbackEstimate` for a project seen for the first time.
-    public var unknownEstimate: Double {
+    /// (a typical test), or `fallback` for a project seen for the first time.
+    public func unknownEstimate(fallback: Double = fallbackEstimate) -> Double {
         let estimates = tests.keys.compactMap(known)
-        return estimates.isEmpty ? Self.fallbackEstimate : Self.median(estimates)
+        return estimates.isEmpty ? fallback : Self.median(estimates)
     }
 
     /// Estimates for a list of tests, unknown ones filled in.
-    public func estimates(for names: [String]) -> [String: Double] {
-        let unknown = unknownEstimate
+    public func estimates(for names: [String], fallback: Double = fallbackEstimate) -> [String: Double] {
+        let unknown = unknownEstimate(fallback: fallback)
         var result: [String: Double] = [:]
         for name in names { result[name] = known(name) ?? unknown }
         return result

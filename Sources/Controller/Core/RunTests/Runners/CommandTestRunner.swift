@@ -17,6 +17,8 @@ struct CommandTestRunner: TestRunnerAdapter {
 
     var batchOverhead: Double { 0.01 }
 
+    var typicalTestSeconds: Double { 1 }
+
     func prepare(_ client: AgentClient, target: String) async throws {}
 
     func listTests(_ client: AgentClient) async throws -> [String] {

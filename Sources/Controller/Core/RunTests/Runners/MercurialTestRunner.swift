@@ -21,6 +21,8 @@ struct MercurialTestRunner: TestRunnerAdapter {
 
     var batchOverhead: Double { 1.5 }
 
+    var typicalTestSeconds: Double { 10 }
+
     func prepare(_ client: AgentClient, target: String) async throws {
         let venvPython = (root as NSString).appendingPathComponent(".local-venv/bin/python")
         let hg = (root as NSString).appendingPathComponent(".local-venv/bin/hg")

@@ -22,6 +22,8 @@ struct PytestTestRunner: TestRunnerAdapter {
 
     var batchOverhead: Double { 0.7 }
 
+    var typicalTestSeconds: Double { 0.5 }
+
     func prepare(_ client: AgentClient, target: String) async throws {}
 
     func listTests(_ client: AgentClient) async throws -> [String] {

@@ -40,6 +40,8 @@ protocol TestRunnerAdapter: Sendable {
     var batchPolicy: BatchPolicy { get }
     /// Typical start-up cost of one batch in seconds, for the `--dry-run` prediction.
     var batchOverhead: Double { get }
+    /// Estimated seconds for a test when the project has no recorded durations yet.
+    var typicalTestSeconds: Double { get }
     /// Once per target before any batch (builds, checks).
     func prepare(_ client: AgentClient, target: String) async throws
     /// The suite's test names.

@@ -86,9 +86,9 @@ struct RunSession {
             let client = try await Targets.connect(specs[0], options: command.targets, logger: logger)
             defer { client.close() }
             let names = try await listTests(client)
-            let estimates = history.estimates(for: names)
+            let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
             let known = names.filter { history.known($0) != nil }.count
-            writeAll(1, Array(RunPlan.render(estimates: estimates, known: known, unknownEstimate: history.unknownEstimate, slots: allSlots,
+            writeAll(1, Array(RunPlan.render(estimates: estimates, known: known, unknownEstimate: history.unknownEstimate(fallback: runner.typicalTestSeconds), slots: allSlots,
                                              policy: runner.batchPolicy, runner: runner.name, batchOverhead: runner.batchOverhead).utf8))
             return 0
         }
@@ -107,7 +107,7 @@ struct RunSession {
         }
         let names = try await listTests(targets[0].client)
         guard !names.isEmpty else { throw UsageError("the \(runner.name) runner listed no tests (selection: \(settings.selection.joined(separator: " ")))") }
-        let estimates = history.estimates(for: names)
+        let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
         let slots = targets.flatMap { $0.slots.map(\.slot) }
         let queue = TestQueue(tests: estimates, slots: slots, policy: runner.batchPolicy, retryFailed: command.retryFailed)
 
