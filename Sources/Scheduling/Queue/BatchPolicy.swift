@@ -3,8 +3,9 @@
 /// A batch's estimated length is `remaining / (factor × live slots)`, so
 /// batches are long at the start (amortising a runner's start-up cost) and
 /// shrink toward the end of the run, where small pieces even out the slots.
-/// It never drops below `minSeconds` (unless one test is all that is left)
-/// and never holds more than `maxTests` tests.
+/// It stays above `minSeconds` until a slot's fair share of the remaining
+/// work is smaller than that, holds at least one test and never more than
+/// `maxTests`.
 public struct BatchPolicy: Sendable, Equatable, Codable {
     /// Upper bound on tests per batch; 1 makes every test its own batch.
     public var maxTests: Int
@@ -24,8 +25,10 @@ public struct BatchPolicy: Sendable, Equatable, Codable {
     /// One test per batch: for runners whose start-up cost is one exec anyway.
     public static let singleTest = BatchPolicy(maxTests: 1, minSeconds: 0, factor: 1)
 
-    /// The estimated duration a batch should aim for.
+    /// The estimated duration a batch should aim for: never more than a
+    /// fair share of what is left, so the floor cannot make the tail coarse.
     public func targetSeconds(remaining: Double, liveSlots: Int) -> Double {
-        max(minSeconds, remaining / (factor * Double(max(1, liveSlots))))
+        let slots = Double(max(1, liveSlots))
+        return min(max(minSeconds, remaining / (factor * slots)), remaining / slots)
     }
 }
