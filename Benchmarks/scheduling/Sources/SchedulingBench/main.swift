@@ -56,7 +56,7 @@ for path in CommandLine.arguments.dropFirst() {
 }
 
 let env = ProcessInfo.processInfo.environment
-let policy = BatchPolicy(maxTests: 200, minSeconds: Double(env["BENCH_MIN"] ?? "") ?? 10, factor: Double(env["BENCH_FACTOR"] ?? "") ?? 2)
+let policy = BatchPolicy(maxTests: 200, minSeconds: Double(env["BENCH_MIN"] ?? "") ?? 10, factor: Double(env["BENCH_FACTOR"] ?? "") ?? 2, hardFloorSeconds: 4.5)
 let overhead = 1.0
 print("| suite | slots | lower bound s | dynamic s | dynamic / LB | static split s | dynamic / static | batches | dynamic / LB, ±30% estimates |")
 print("|---|---|---|---|---|---|---|---|---|")

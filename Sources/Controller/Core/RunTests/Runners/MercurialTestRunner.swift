@@ -14,7 +14,7 @@ struct MercurialTestRunner: TestRunnerAdapter {
 
     var name: String { "mercurial" }
     /// run-tests.py costs about a second to start: batches of at least a few seconds amortise it.
-    var batchPolicy: BatchPolicy { BatchPolicy(maxTests: 200, minSeconds: 10, factor: 2) }
+    var batchPolicy: BatchPolicy { BatchPolicy(maxTests: 200, minSeconds: 10, factor: 2, hardFloorSeconds: 4.5) }
 
     private var root: String { settings.workdir ?? "." }
     private var testsDir: String { (root as NSString).appendingPathComponent("tests") }

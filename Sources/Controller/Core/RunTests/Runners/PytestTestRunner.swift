@@ -9,7 +9,7 @@ struct PytestTestRunner: TestRunnerAdapter {
 
     var name: String { "pytest" }
     /// pytest starts in well under a second; small batches keep slots even.
-    var batchPolicy: BatchPolicy { BatchPolicy(maxTests: 100, minSeconds: 5, factor: 2) }
+    var batchPolicy: BatchPolicy { BatchPolicy(maxTests: 100, minSeconds: 5, factor: 2, hardFloorSeconds: 2) }
 
     /// Node ids are relative to the rootdir; pin it to the working directory so they can be passed back.
     private var common: [String] {
