@@ -6,8 +6,10 @@
 set -eu
 cd "$(dirname "$0")"
 deploy/install-deps.sh
+echo "test.sh: building ($(date -u +%H:%M:%S))" >&2
 swift build --build-tests
 # Every test runs the agent that ships: the fully static release build.
 AUTOMATION_AGENT_BINARY=$(deploy/build-agent.sh | tail -n 1)
 export AUTOMATION_AGENT_BINARY
+echo "test.sh: testing ($(date -u +%H:%M:%S))" >&2
 exec swift test --skip-build "$@"

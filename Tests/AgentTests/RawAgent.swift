@@ -10,6 +10,7 @@ final class RawAgent {
     private var buffer: [UInt8] = []
 
     init(arguments: [String] = ["--stdio"]) throws {
+        signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: try AgentHarness.binary())
         process.arguments = arguments
         process.standardInput = input

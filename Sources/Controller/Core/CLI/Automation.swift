@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 /// The `automation` command line.
 public struct Automation: AsyncParsableCommand {
@@ -26,6 +27,8 @@ public struct Automation: AsyncParsableCommand {
 /// Entry point for the `automation` executable.
 public enum AutomationMain {
     public static func run() async {
+        // Every peer (agent pipe, socket, SSH channel) reports a broken stream as an error.
+        signal(SIGPIPE, SIG_IGN)
         await Automation.main()
     }
 }

@@ -14,6 +14,8 @@ public final class PipeTransport: AgentTransport, @unchecked Sendable {
     /// Takes ownership of both descriptors; `onClose` runs once after the reader ends.
     /// `shutdownOnClose` is for sockets: closing also ends the reading side.
     public init(readFD: Int32, writeFD: Int32, shutdownOnClose: Bool = false, onClose: @escaping @Sendable () -> Void = {}) {
+        // A peer that died must surface as EPIPE on write, not kill this process.
+        signal(SIGPIPE, SIG_IGN)
         self.readFD = readFD
         self.writeFD = writeFD
         self.shutdownOnClose = shutdownOnClose
