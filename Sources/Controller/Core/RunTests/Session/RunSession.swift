@@ -163,20 +163,12 @@ struct RunSession {
         }
     }
 
-    /// Connects every target; one that cannot be reached is reported and its slots left out.
-    /// Local agents start one after the other (a spawn is cheap), remote
-    /// targets in parallel (each costs round trips).
+    /// Connects every target at once; one that cannot be reached is reported and its slots left out.
     private func connect(_ specs: [TargetSpec], _ planned: [[(slot: SlotID, hostIndex: Int)]]) async throws -> [Target] {
         var clients: [Int: AgentClient] = [:]
         var failures: [String] = []
-        for (index, spec) in specs.enumerated() {
-            guard case .local = spec else { continue }
-            do { clients[index] = try await Targets.connect(spec, options: command.targets, logger: logger) }
-            catch { failures.append("\(spec): \(error)") }
-        }
         await withTaskGroup(of: (Int, Result<AgentClient, any Error>).self) { group in
             for (index, spec) in specs.enumerated() {
-                if case .local = spec { continue }
                 group.addTask {
                     do { return (index, .success(try await Targets.connect(spec, options: command.targets, logger: logger))) }
                     catch { return (index, .failure(error)) }
