@@ -5,7 +5,7 @@ import Testing
 
 /// Malformed input of every kind: each gets its documented error code and the
 /// agent keeps serving (docs/protocol.md, "Errors").
-@Suite("bad input never kills the agent")
+@Suite("bad input never kills the agent", .timeLimit(.minutes(5)))
 struct BadInputTests {
     /// (what is sent, expected error code, expected id in the error reply)
     static let cases: [(String, [UInt8], String, UInt64?)] = [
@@ -92,7 +92,7 @@ struct BadInputTests {
     }
 }
 
-@Suite("the controller checks the agent too")
+@Suite("the controller checks the agent too", .timeLimit(.minutes(5)))
 struct ControllerHandshakeTests {
     @Test("an agent of another protocol version is refused with both versions named")
     func versionMismatch() async throws {

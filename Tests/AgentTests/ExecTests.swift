@@ -3,7 +3,7 @@ import AutomationKit
 import Foundation
 import Testing
 
-@Suite("exec through the real agent")
+@Suite("exec through the real agent", .timeLimit(.minutes(5)))
 struct ExecTests {
     @Test("exit status, signal, stdout and stderr")
     func basics() async throws {
@@ -190,7 +190,7 @@ struct ExecTests {
     }
 }
 
-@Suite("local agents started concurrently")
+@Suite("local agents started concurrently", .timeLimit(.minutes(5)))
 struct ConcurrentLocalAgentTests {
     @Test("a killed agent fails its pending calls even when siblings were spawned at the same time")
     func killedAgentIsNoticed() async throws {

@@ -3,7 +3,7 @@ import AutomationKit
 import Foundation
 import Testing
 
-@Suite("fs operations through the real agent")
+@Suite("fs operations through the real agent", .timeLimit(.minutes(5)))
 struct FileOperationTests {
     let root: String
 

@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// `automation-agent serve`: the mode the SSH tunnel reaches.
-@Suite("serve mode: loopback listener with a token")
+@Suite("serve mode: loopback listener with a token", .timeLimit(.minutes(5)))
 struct ListenerTests {
     final class Server: @unchecked Sendable {
         let process = Process()

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The `automation` binary as a user runs it: output, messages, exit codes.
-@Suite("automation exec and ping on the local target")
+@Suite("automation exec and ping on the local target", .timeLimit(.minutes(5)))
 struct CLITests {
     struct Outcome {
         var status: Int32

@@ -29,7 +29,7 @@ public enum AgentMain {
             fail(0, "automation-agent \(version) (protocol \(ProtocolConstants.version))")
         }
         ProcessRegistry.installSignalPolicy()
-        markInheritedDescriptorsCloseOnExec()
+        closeInheritedDescriptors()
         if args == ["--stdio"] {
             runStdio()
         }
@@ -78,16 +78,21 @@ public enum AgentMain {
         exit(0)
     }
 
-    /// Whatever the agent's parent left open must not reach the processes it runs.
-    private static func markInheritedDescriptorsCloseOnExec() {
+    /// Closes whatever the agent's parent left open beyond stdin, stdout and
+    /// stderr. Holding a leaked descriptor is not harmless: Foundation's
+    /// `Process` in the parent detects a child's exit by EOF on a socket that
+    /// concurrent spawns leak into siblings, and a leaked pipe end hides EOF
+    /// from whoever waits on it. Done first, before the runtime opens anything.
+    private static func closeInheritedDescriptors() {
         guard let dir = opendir("/proc/self/fd") else { return }
+        let own = dirfd(dir)
         var fds: [Int32] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if let fd = Int32(name), fd > 2 { fds.append(fd) }
+            if let fd = Int32(name), fd > 2, fd != own { fds.append(fd) }
         }
         closedir(dir)
-        for fd in fds { Sys.setCloseOnExec(fd) }
+        for fd in fds { close(fd) }
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {
