@@ -29,7 +29,7 @@ public enum AgentMain {
             fail(0, "automation-agent \(version) (protocol \(ProtocolConstants.version))")
         }
         ProcessRegistry.installSignalPolicy()
-        closeInheritedDescriptors()
+        markInheritedDescriptorsCloseOnExec()
         if args == ["--stdio"] {
             runStdio()
         }
@@ -78,12 +78,11 @@ public enum AgentMain {
         exit(0)
     }
 
-    /// Closes whatever the agent's parent left open beyond stdin, stdout and
-    /// stderr. Holding a leaked descriptor is not harmless: Foundation's
-    /// `Process` in the parent detects a child's exit by EOF on a socket that
-    /// concurrent spawns leak into siblings, and a leaked pipe end hides EOF
-    /// from whoever waits on it. Done first, before the runtime opens anything.
-    private static func closeInheritedDescriptors() {
+    /// Whatever the agent's parent left open must not reach the processes it
+    /// runs. They stay open in the agent itself: a parent using Foundation's
+    /// `Process` watches a socket it passed down and would take its closing
+    /// for the agent's exit.
+    private static func markInheritedDescriptorsCloseOnExec() {
         guard let dir = opendir("/proc/self/fd") else { return }
         let own = dirfd(dir)
         var fds: [Int32] = []
@@ -92,7 +91,7 @@ public enum AgentMain {
             if let fd = Int32(name), fd > 2, fd != own { fds.append(fd) }
         }
         closedir(dir)
-        for fd in fds { close(fd) }
+        for fd in fds { Sys.setCloseOnExec(fd) }
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {

@@ -7,6 +7,8 @@
 /// GNU extensions that Swift's Glibc module does not import.
 int cagent_spawn_file_actions_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 int cagent_pipe2_cloexec(int fds[2]);
+/// Closes every descriptor >= lowfd in the child (glibc >= 2.34); 0 or an errno.
+int cagent_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int lowfd);
 int cagent_accept_cloexec(int fd);
 int cagent_socket_cloexec(int domain, int type, int protocol);
 

@@ -28,6 +28,10 @@ public enum LocalAgent {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        // Nothing else of ours reaches the agent, not even what another thread
+        // opened without close-on-exec a moment ago (Foundation's Process does:
+        // its exit-watch socket, held by our agent, would hang that process's wait).
+        _ = cagent_spawn_file_actions_addclosefrom(&actions, 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
