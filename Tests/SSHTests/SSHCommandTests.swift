@@ -7,7 +7,7 @@ struct SSHCommandTests {
         guard try SSHDFixture.available() else { return }
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
-            let automation = (try AgentHostFixture.agentBinary() as NSString).deletingLastPathComponent + "/automation"
+            let automation = try AgentHostFixture.automationBinary()
             let connection = ["--identity", sshd.clientKey, "--host-key", try sshd.hostKeyFingerprint(), "--state-path", fixture.stateDirectory]
             let target = ["--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)"] + connection
             try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)

@@ -119,7 +119,7 @@ struct SSHTargetTests {
         guard try SSHDFixture.available() else { return }
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
-            let automation = (try AgentHostFixture.agentBinary() as NSString).deletingLastPathComponent + "/automation"
+            let automation = try AgentHostFixture.automationBinary()
             let common = ["--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--identity", sshd.clientKey,
                           "--state-path", fixture.stateDirectory, "--agent-idle-timeout", "60"]
             // Strict known hosts: the first attempt is refused, --accept-new-host-key records the key.
