@@ -72,7 +72,9 @@ struct RetryAndTimeoutTests {
             let elapsed = ContinuousClock.now - start
             #expect(error?.code == .timeout)
             #expect(error?.description.contains("timed out") == true)
-            #expect(elapsed < .seconds(15), "two attempts of 0.7 s each (plus a loaded machine), took \(elapsed)")
+            // Only a hang detector (the proxy holds the request for an hour): how fast
+            // is not this test's business, and a loaded CI machine stretches it.
+            #expect(elapsed < .seconds(100), "two attempts of 0.7 s each should not take \(elapsed)")
             #expect(client.metrics.total == 2)
         }
     }
@@ -97,8 +99,9 @@ struct RetryAndTimeoutTests {
             let start = ContinuousClock.now
             task.cancel()
             let result = await task.result
-            // libcurl polls the progress callback about once a second while idle; allow for a loaded machine.
-            #expect(ContinuousClock.now - start < .seconds(10), "the hang lasts an hour and the request timeout is two minutes")
+            // Below the two-minute request timeout, so only cancellation can end it this soon;
+            // the error code below says which one did.
+            #expect(ContinuousClock.now - start < .seconds(100), "the hang lasts an hour and the request timeout is two minutes")
             guard case .failure(let error) = result, let http = error as? HTTPError else {
                 Issue.record("expected HTTPError, got \(result)")
                 return

@@ -158,13 +158,12 @@ struct ExecTests {
     @Test("a long exec never delays a ping")
     func pingDuringExec() async throws {
         try await AgentHarness.withAgent { agent in
-            let call = try agent.exec(.shell("sleep 3"))
+            let call = try agent.exec(.shell("sleep 300"))
             for _ in 0..<20 { try await agent.ping() }
-            // All pings answered while the exec is still running.
-            let running = try await agent.run(.shell("pgrep -x sleep >/dev/null && echo yes"))
-            #expect(text(running.stdout) == "yes\n")
+            // Every ping was answered while the exec still runs: cancelling it finds it.
             try await call.cancel(signal: SIGKILL)
-            _ = try await call.result()
+            let result = try await call.result()
+            #expect(result.cancelled && result.signal == SIGKILL)
         }
     }
 
