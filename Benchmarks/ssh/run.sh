@@ -46,8 +46,8 @@ echo
 echo "| measurement | result |"
 echo "|---|---|"
 "$automation" ssh-bench --target "$target" --identity "$key" --host-key "$fingerprint" \
-    --state-path "$state" --agent-binary "$agent" --agent-idle-timeout 60 --count 2000 \
-    | awk -F '\t' '{ printf "| %s | %s |\n", $1, $2 }'
+    --state-path "$state" --agent-binary "$agent" --agent-idle-timeout 60 --count 2000 > "$work/ours.tsv"
+awk -F '\t' '{ printf "| %s | %s |\n", $1, $2 }' "$work/ours.tsv"
 echo
 
 common="-F /dev/null -i $key -o UserKnownHostsFile=$fixture/known_hosts -o StrictHostKeyChecking=no -o BatchMode=yes -o LogLevel=ERROR"
@@ -58,14 +58,36 @@ ssh $sshopts -o ControlMaster=yes -o ControlPath="$work/cm" -o ControlPersist=12
 
 echo "## OpenSSH baselines (hyperfine)"
 echo
-hyperfine -N --warmup 5 --runs 100 --export-markdown "$work/h1.md" \
+hyperfine -N --warmup 5 --runs 100 --export-json "$work/h1.json" \
     -n "ssh host true (fresh connection)" "ssh $sshopts $user@127.0.0.1 true" >&2
-hyperfine -N --warmup 20 --runs 500 --export-markdown "$work/h2.md" \
+hyperfine -N --warmup 20 --runs 500 --export-json "$work/h2.json" \
     -n "ssh host true (ControlMaster reused)" "ssh $sshopts -o ControlMaster=auto -o ControlPath=$work/cm $user@127.0.0.1 true" >&2
 head -c 104857600 /dev/urandom > "$work/100m"
-hyperfine -N --warmup 1 --runs 5 --export-markdown "$work/h3.md" \
+hyperfine -N --warmup 1 --runs 5 --export-json "$work/h3.json" \
     -n "scp 100 MiB" "scp $common -P $port -q $work/100m $user@127.0.0.1:scp-bench" >&2
-cat "$work/h1.md"
-tail -n 1 "$work/h2.md"
-tail -n 1 "$work/h3.md"
+python3 - "$work" <<'PY'
+import json, re, sys
+work = sys.argv[1]
+ours = dict(line.rstrip("\n").split("\t", 1) for line in open(f"{work}/ours.tsv"))
+def median_ms(name):
+    r = json.load(open(f"{work}/{name}.json"))["results"][0]
+    return r["median"] * 1000, r["command"]
+fresh, _ = median_ms("h1")
+master, _ = median_ms("h2")
+scp_s = median_ms("h3")[0] / 1000
+exec_p50 = float(re.match(r"([\d.]+) ms", ours["exec /bin/true through the agent, p50 / p99"]).group(1))
+sftp = float(re.search(r"([\d.]+) MB/s", [v for k, v in ours.items() if k.startswith("SFTP upload")][0]).group(1))
+scp_mbs = 100 * 1.048576 / scp_s
+print("| OpenSSH baseline (median) | result |")
+print("|---|---|")
+print(f"| ssh host true, fresh connection | {fresh:.1f} ms |")
+print(f"| ssh host true, ControlMaster reused | {master:.2f} ms |")
+print(f"| scp 100 MiB | {scp_s:.2f} s, {scp_mbs:.0f} MB/s |")
+print()
+print("| ratio | result | target |")
+print("|---|---|---|")
+print(f"| exec true via agent vs reused master | {master / exec_p50:.1f}x faster | >= 8x |")
+print(f"| exec true via agent vs fresh ssh | {fresh / exec_p50:.0f}x faster | >= 150x |")
+print(f"| SFTP upload vs scp | {sftp / scp_mbs:.2f}x | >= 0.9x |")
+PY
 ssh $sshopts "$user@127.0.0.1" rm -f scp-bench

@@ -121,7 +121,7 @@ struct SSHTargetTests {
             let sshd = fixture.sshd
             let automation = try AgentHostFixture.automationBinary()
             let common = ["--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--identity", sshd.clientKey,
-                          "--state-path", fixture.stateDirectory, "--agent-idle-timeout", "60"]
+                          "--state-path", fixture.stateDirectory, "--agent-idle-timeout", "15"]
             // Strict known hosts: the first attempt is refused, --accept-new-host-key records the key.
             let refused = try CLI.run([automation, "exec"] + common + ["--", "echo", "hi"])
             #expect(refused.status == 255)

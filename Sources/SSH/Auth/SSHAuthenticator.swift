@@ -11,11 +11,9 @@ struct SSHAuthenticator {
 
     /// Returns a description of the credential that worked.
     func authenticate(_ methods: [SSHAuthMethod]) throws -> String {
-        let offered = try serverMethods()
-        if libssh2_userauth_authenticated(session) == 1 { return "none" }
-        guard offered.contains("publickey") else {
-            throw SSHError(.authenticationFailed, "\(loop.label): the server does not accept public key authentication (it offers: \(offered.joined(separator: ", "))).")
-        }
+        // No "none" request to list the server's methods first: sshd pads
+        // every failed attempt to a minimum time, so asking costs ~30 ms.
+        // The list is fetched only to explain a failure.
         var tried: [String] = []
         var onlyRSA = !methods.isEmpty
         for method in methods {
@@ -32,12 +30,17 @@ struct SSHAuthenticator {
                 } else {
                     return "key \(path)"
                 }
-            case .agent:
+            case .agent, .agentSocket:
                 onlyRSA = false
-                let (accepted, notes) = try tryAgent()
+                var socketPath: String?
+                if case .agentSocket(let path) = method { socketPath = path }
+                let (accepted, notes) = try tryAgent(socketPath)
                 if let accepted { return accepted }
                 tried.append(contentsOf: notes)
             }
+        }
+        if let offered = try? serverMethods(), !offered.isEmpty, !offered.contains("publickey") {
+            throw SSHError(.authenticationFailed, "\(loop.label): the server does not accept public key authentication (it offers: \(offered.joined(separator: ", "))).")
         }
         if onlyRSA {
             throw SSHError(.unsupportedKey, "\(loop.label): cannot log in with \(methods.map(\.description).joined(separator: ", ")): it is an RSA key. \(PrivateKeyFile.rsaExplanation)")
@@ -78,11 +81,12 @@ struct SSHAuthenticator {
         }
     }
 
-    private func tryAgent() throws -> (String?, [String]) {
-        guard let socket = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !socket.isEmpty else {
+    private func tryAgent(_ socketPath: String?) throws -> (String?, [String]) {
+        guard let socket = socketPath ?? ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !socket.isEmpty else {
             return (nil, ["ssh-agent: not running (SSH_AUTH_SOCK is not set)"])
         }
         guard let agent = libssh2_agent_init(session) else { return (nil, ["ssh-agent: could not be initialised"]) }
+        libssh2_agent_set_identity_path(agent, socket)
         defer {
             libssh2_agent_disconnect(agent)
             libssh2_agent_free(agent)
