@@ -54,7 +54,7 @@ struct MultiHostTests {
                                              configuration: configuration, logger: Logger(label: "test"))
         }
         let elapsed = ContinuousClock.now - start
-        #expect(elapsed < .seconds(4))
+        #expect(elapsed < .seconds(30), "a 1 s connect timeout, not the kernel's two-minute SYN retries: \(elapsed)")
         #expect(error?.message.contains("10.77.\(index).99") == true)
         #expect(error?.code == .timedOut || error?.code == .connectFailed)
     }

@@ -123,7 +123,7 @@ struct SSHSessionTests {
         let elapsed = ContinuousClock.now - start
         #expect(error?.code == .timedOut)
         #expect(error?.message.contains("handshake") == true)
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(30), "the handshake timeout, not a hang: \(elapsed)")
     }
 
     @Test func sftpRoundTripKeepsContentAndMode() async throws {
@@ -162,7 +162,7 @@ struct SSHSessionTests {
             for pid in try sshd.connectionPids() { kill(pid, SIGKILL) }
             let error = await #expect(throws: SSHError.self) { _ = try await pending.value }
             #expect(error?.isTransportFailure == true)
-            #expect(ContinuousClock.now - before < .seconds(5))
+            #expect(ContinuousClock.now - before < .seconds(30), "promptly, not after TCP_USER_TIMEOUT (45 s) or never")
             let after = await #expect(throws: SSHError.self) { _ = try await session.execute("true") }
             #expect(after?.isTransportFailure == true)
         }

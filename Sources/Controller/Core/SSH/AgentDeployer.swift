@@ -60,7 +60,16 @@ struct AgentDeployer {
                 try await sftp.rename(temporary, to: remote)
             } catch {
                 // SFTP v3 rename (all libssh2 1.10 speaks) refuses to replace an
-                // existing file; a damaged one is in the way, so remove it first.
+                // existing file. If a concurrent deploy (another controller, or a
+                // host sharing this home directory) has just put the same content
+                // there, it is already right: the name is its hash. Removing it
+                // would pull it from under that deploy's exec.
+                if let existing = try await sftp.stat(remote), existing.isRegularFile,
+                   existing.size == localSize, existing.permissions & 0o100 != 0 {
+                    try? await sftp.remove(temporary)
+                    return false
+                }
+                // A damaged one is in the way: remove it first.
                 try await sftp.remove(remote)
                 try await sftp.rename(temporary, to: remote)
             }
