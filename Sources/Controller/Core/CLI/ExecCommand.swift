@@ -65,12 +65,13 @@ struct ExecCommand: AsyncParsableCommand {
             let interrupts = InterruptMonitor()
             defer { interrupts.stop() }
             let targetOptions = targets
+            let state = global.state
             let request = params
             let statuses = try await withThrowingTaskGroup(of: (Int, Int32).self) { group in
                 for (index, spec) in specs.enumerated() {
                     let prefix = specs.count > 1 ? "[\(spec)] " : nil
                     group.addTask {
-                        let client = try await Targets.connect(spec, options: targetOptions, logger: logger)
+                        let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
                         defer { client.close() }
                         return (index, try await Self.runOne(client, request, prefix: prefix, interrupts: interrupts))
                     }

@@ -27,7 +27,7 @@ struct PingCommand: AsyncParsableCommand {
         try await CommandRunner.run(logger: logger) {
             for spec in try targets.specs() {
                 let connectStart = ContinuousClock.now
-                let client = try await Targets.connect(spec, options: targets, logger: logger)
+                let client = try await Targets.connect(spec, options: targets, state: global.state, logger: logger)
                 defer { client.close() }
                 let connectTime = ContinuousClock.now - connectStart
                 var samples: [Duration] = []

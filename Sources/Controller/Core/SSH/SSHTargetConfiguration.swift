@@ -50,18 +50,3 @@ public struct SSHTargetConfiguration: Sendable {
         return "root"
     }
 }
-
-extension StatePaths {
-    /// The state path for code that cannot see `GlobalOptions` (the target
-    /// factory receives only `TargetOptions`): --state-path from the command
-    /// line, else $AUTOMATION_STATE, else ~/.automation.
-    static var fromCommandLine: StatePaths {
-        let arguments = CommandLine.arguments
-        var explicit: String?
-        for (index, argument) in arguments.enumerated() {
-            if argument == "--state-path", index + 1 < arguments.count { explicit = arguments[index + 1] }
-            if argument.hasPrefix("--state-path=") { explicit = String(argument.dropFirst("--state-path=".count)) }
-        }
-        return StatePaths(explicit: explicit)
-    }
-}

@@ -4,11 +4,11 @@ import SSH
 /// Opens agent sessions on `ssh://` targets for the target factory.
 public enum SSHTargets {
     /// Connects (once per host) and opens a new agent session on it.
-    public static func connect(_ address: TargetSpec.SSHAddress, options: TargetOptions,
+    public static func connect(_ address: TargetSpec.SSHAddress, options: TargetOptions, state: StatePaths,
                                logger: Logger) async throws -> AgentClient {
         let configuration = SSHTargetConfiguration(
             options: options.ssh, agentBinary: try AgentBinary.locate(explicit: options.agentBinary),
-            state: StatePaths.fromCommandLine)
+            state: state)
         let host = try await SSHHostPool.shared.host(endpoint(address), configuration: configuration, logger: logger)
         return try await host.openClient(logger: logger)
     }

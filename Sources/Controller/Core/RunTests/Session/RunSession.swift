@@ -83,7 +83,7 @@ struct RunSession {
         let allSlots = planned.flatMap { $0.map(\.slot) }
 
         if command.dryRun {
-            let client = try await Targets.connect(specs[0], options: command.targets, logger: logger)
+            let client = try await Targets.connect(specs[0], options: command.targets, state: command.global.state, logger: logger)
             defer { client.close() }
             let names = try await listTests(client)
             let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
@@ -170,7 +170,7 @@ struct RunSession {
         await withTaskGroup(of: (Int, Result<AgentClient, any Error>).self) { group in
             for (index, spec) in specs.enumerated() {
                 group.addTask {
-                    do { return (index, .success(try await Targets.connect(spec, options: command.targets, logger: logger))) }
+                    do { return (index, .success(try await Targets.connect(spec, options: command.targets, state: command.global.state, logger: logger))) }
                     catch { return (index, .failure(error)) }
                 }
             }
