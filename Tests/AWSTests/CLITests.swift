@@ -85,18 +85,29 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: home) }
         try await withMoto(environment: TestClients.motoEnvironment) { moto in
             let env = CLI.environment(home: home, ["AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": moto.endpoint])
-            let state = ["--state-path", home.appendingPathComponent("state").path]
+            let state = ["--state-path", home.appendingPathComponent("state").path, "--aws-region", "us-east-1"]
             let who = try CLI.run(["aws", "whoami", "--json"], environment: env)
             #expect(who.status == 0)
             #expect(who.stdout.contains(#""account":"123456789012""#))
             #expect(who.stdout.contains(#""namespace":"moto""#))
-            let launch = try CLI.run(["aws", "launch", "--count", "2", "--instance-type", "t3.micro", "--ssh-cidr", "192.0.2.10/32", "--ttl", "30m"] + state, environment: env)
+            // Global options before the command name, as hgautomation users write them.
+            let launch = try CLI.run(["--aws-region", "us-east-1", "--state-path", home.appendingPathComponent("state").path, "aws", "launch", "--count", "2", "--instance-type", "t3.micro",
+                                              "--ssh-cidr", "192.0.2.10/32", "--ttl", "30m"], environment: env)
             #expect(launch.status == 0, "\(launch.stderr)")
             let lines = launch.stdout.split(separator: "\n")
             #expect(lines.count == 2)
-            let ids = lines.map { String($0.split(separator: "\t")[0]) }
+            let fields = lines.map { $0.split(separator: "\t").map(String.init) }
+            let ids = fields.map { $0[0] }
             #expect(ids.allSatisfy { $0.hasPrefix("i-") })
-            #expect(lines.allSatisfy { $0.split(separator: "\t").last?.hasPrefix("SHA256:") == true })
+            #expect(fields.allSatisfy { $0.count == 4 && $0[2].hasPrefix("SHA256:") })
+            // A ready --target per instance, as the distribution's login user.
+            #expect(fields.allSatisfy { $0[3] == "--target ssh://admin@\($0[1])" })
+            #expect(launch.stderr.contains("log in as admin with \(home.path)/state/aws/keys/moto/id_ed25519"))
+            // Host keys are pinned where ssh:// targets read them, under the leading --state-path.
+            let known = try String(contentsOfFile: home.path + "/state/known_hosts", encoding: .utf8)
+            #expect(fields.allSatisfy { known.contains("\($0[1]) ssh-ed25519 ") })
+            // Resources went to the region named before the command.
+            #expect(FileManager.default.fileExists(atPath: home.path + "/state/aws/us-east-1/moto/account.json"))
             let dry = try CLI.run(["terminate-ec2-instances", "--dry-run"] + state, environment: env)
             #expect(Set(dry.stdout.split(separator: "\n").map { String($0.split(separator: " ")[3]) }) == Set(ids))
             let other = try CLI.run(["terminate-ec2-instances", "--dry-run", "--namespace", "someone-else"] + state, environment: env)

@@ -40,4 +40,35 @@ struct SSHCommandTests {
             #expect(check.status == 1)
         }
     }
+
+    @Test("after aws launch: ssh:// targets use the pinned host keys and the namespace key from the state directory, no flags",
+          .enabled(if: SSHDFixture.runnable, "needs root and /usr/sbin/sshd"))
+    func stateDirectoryKeysNeedNoFlags() async throws {
+        try await AgentHostFixture.with { fixture in
+            let sshd = fixture.sshd
+            let automation = try AgentHostFixture.automationBinary()
+            // What `aws launch` leaves: the namespace key under aws/keys and the host key in known_hosts.
+            let keys = fixture.stateDirectory + "/aws/keys/ns1"
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: sshd.clientKey, toPath: keys + "/id_ed25519")
+            let hostKey = try String(contentsOfFile: sshd.directory + "/ssh_host_ed25519_key.pub", encoding: .utf8)
+                .split(separator: " ").prefix(2).joined(separator: " ")
+            try "[127.0.0.1]:\(sshd.port) \(hostKey)\n".write(toFile: fixture.stateDirectory + "/known_hosts", atomically: true, encoding: .utf8)
+            // An empty home: no ~/.ssh keys to fall back on.
+            let home = fixture.stateDirectory + "/home"
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+
+            let run = try CLI.run([automation, "--state-path", fixture.stateDirectory, "exec",
+                                   "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--agent-idle-timeout", "30", "--", "echo", "reached"],
+                                  environment: ["HOME": home])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == "reached\n")
+
+            // Without the pinned key the same command is refused: the key was not trusted on first use.
+            try FileManager.default.removeItem(atPath: fixture.stateDirectory + "/known_hosts")
+            let refused = try CLI.run([automation, "--state-path", fixture.stateDirectory, "exec",
+                                       "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--", "true"], environment: ["HOME": home])
+            #expect(refused.status == 255)
+        }
+    }
 }

@@ -6,7 +6,8 @@ import Foundation
 ///   keys/<namespace>/id_ed25519(.pub)            client key, 0600, directory 0700
 ///   <region>/<namespace>/account.json            what account-level resources exist
 ///   <region>/<namespace>/runs/<run-id>.json      what each run created
-///   known_hosts                                  pinned host keys of launched instances
+/// and `<state>/known_hosts`, the file `ssh://` targets verify against, gets the
+/// pinned host keys of launched instances.
 public struct AWSStateStore: Sendable {
     public let root: URL
 
@@ -18,7 +19,18 @@ public struct AWSStateStore: Sendable {
         root.appendingPathComponent(region).appendingPathComponent(namespace)
     }
 
-    public var knownHostsFile: URL { root.appendingPathComponent("known_hosts") }
+    /// The state directory's known hosts, shared with `ssh://` targets, so a launched
+    /// instance is reached with its pinned key and no `--host-key` flag.
+    public var knownHostsFile: URL { root.deletingLastPathComponent().appendingPathComponent("known_hosts") }
+
+    /// Every namespace's client private key in this state directory, for `ssh://` targets
+    /// given no `--identity`.
+    public func clientKeyPaths() -> [URL] {
+        let keys = root.appendingPathComponent("keys")
+        let namespaces = (try? FileManager.default.contentsOfDirectory(atPath: keys.path)) ?? []
+        return namespaces.sorted().map { keys.appendingPathComponent($0).appendingPathComponent("id_ed25519") }
+            .filter { FileManager.default.isReadableFile(atPath: $0.path) }
+    }
 
     /// Loads the namespace's client key, generating and saving one (0600) on first use.
     public func clientKey(namespace: String) throws -> Ed25519KeyPair {

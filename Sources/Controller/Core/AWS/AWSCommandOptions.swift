@@ -48,23 +48,36 @@ struct AWSCommandOptions: ParsableArguments, Sendable {
 
 /// Parses durations like `90s`, `30m`, `4h`, `1h30m` or a bare number of seconds.
 enum DurationParser {
+    /// The longest duration any flag takes: instance lifetimes and waits beyond a year are typos.
+    static let maximumSeconds = 366 * 86400
+
     static func parse(_ text: String, flag: String) throws -> Duration {
-        if let seconds = Int(text), seconds > 0 { return .seconds(seconds) }
+        let unparsable = ValidationError("\(flag): cannot parse \"\(text)\"; use e.g. 90s, 30m, 4h or 1h30m")
+        let tooLong = ValidationError("\(flag): \"\(text)\" is longer than the limit of 366 days")
+        if let seconds = Int(text) {
+            guard seconds > 0 else { throw unparsable }
+            guard seconds <= maximumSeconds else { throw tooLong }
+            return .seconds(seconds)
+        }
         var total = 0
         var number = ""
         for ch in text {
-            if ch.isNumber { number.append(ch); continue }
-            guard let n = Int(number) else { throw ValidationError("\(flag): cannot parse \"\(text)\"; use e.g. 90s, 30m, 4h or 1h30m") }
-            switch ch {
-            case "s": total += n
-            case "m": total += n * 60
-            case "h": total += n * 3600
-            case "d": total += n * 86400
+            if ch.isASCII && ch.isNumber { number.append(ch); continue }
+            // Int("") is nil, and so is a number too long for Int: both are refused, never wrapped.
+            guard let n = Int(number) else { throw number.isEmpty ? unparsable : tooLong }
+            let unit = switch ch {
+            case "s": 1
+            case "m": 60
+            case "h": 3600
+            case "d": 86400
             default: throw ValidationError("\(flag): unknown unit \"\(ch)\" in \"\(text)\"; use s, m, h or d")
             }
+            guard n <= maximumSeconds / unit else { throw tooLong }
+            total += n * unit
+            guard total <= maximumSeconds else { throw tooLong }
             number = ""
         }
-        guard number.isEmpty, total > 0 else { throw ValidationError("\(flag): cannot parse \"\(text)\"; use e.g. 90s, 30m, 4h or 1h30m") }
+        guard number.isEmpty, total > 0 else { throw unparsable }
         return .seconds(total)
     }
 }

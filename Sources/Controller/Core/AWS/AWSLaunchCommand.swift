@@ -56,16 +56,27 @@ struct AWSLaunchCommand: AsyncParsableCommand {
             let result = try await automation.launch(LaunchRequest(
                 count: count, instanceType: instanceType, imageId: image, distro: try Distro.named(distro),
                 ttl: try DurationParser.parse(ttl, flag: "--ttl"), sshCidr: cidr, rootVolumeSize: rootVolumeSize))
+            let user = try Distro.named(distro).defaultUser
             for instance in result.run.instances {
+                let address = instance.publicIp ?? instance.privateIp
+                let target = address.map { "ssh://\(user)@\($0)" }
                 if json {
                     let object: [String: Any] = ["id": instance.id, "publicIp": instance.publicIp ?? NSNull(), "privateIp": instance.privateIp ?? NSNull(),
-                                                 "hostKey": instance.hostPublicKey, "fingerprint": instance.hostKeyFingerprint, "run": result.run.runId]
+                                                 "hostKey": instance.hostPublicKey, "fingerprint": instance.hostKeyFingerprint, "run": result.run.runId,
+                                                 "user": user, "target": target ?? NSNull()]
                     print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
                 } else {
-                    print("\(instance.id)\t\(instance.publicIp ?? instance.privateIp ?? "-")\t\(instance.hostKeyFingerprint)")
+                    print("\(instance.id)\t\(address ?? "-")\t\(instance.hostKeyFingerprint)\t\(target.map { "--target \($0)" } ?? "-")")
                 }
             }
-            FileHandle.standardError.write(Data("automation: run \(result.run.runId) in namespace \(automation.ownership.namespace); instances expire at \(result.run.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-")\n".utf8))
+            let expiry = result.run.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+            FileHandle.standardError.write(Data("""
+                automation: run \(result.run.runId) in namespace \(automation.ownership.namespace); instances expire at \(expiry)
+                automation: log in as \(user) with \(automation.state.clientKeyPath(namespace: automation.ownership.namespace).path); \
+                host keys are pinned in \(automation.state.knownHostsFile.path), so the --target lines work as they are \
+                (same --state-path)
+
+                """.utf8))
             return 0
         }
     }

@@ -10,6 +10,8 @@ public struct Automation: AsyncParsableCommand {
             Targets: local (this machine), local:N (N slots here), ssh://[user@]host[:port].
             Exit codes: a command's own status for exec; 1 tests failed; 64 usage error; \
             130 interrupted; 255 the tool's own failure (unreachable host, lost connection, cloud error).
+            --state-path and --aws-region may also come before the command name, as in \
+            `automation --aws-region us-east-1 --state-path ~/ci-state aws launch`.
             """,
         version: "automation \(AutomationVersion.current)",
         subcommands: [
@@ -29,6 +31,15 @@ public enum AutomationMain {
     public static func run() async {
         // Every peer (agent pipe, socket, SSH channel) reports a broken stream as an error.
         signal(SIGPIPE, SIG_IGN)
-        await Automation.main()
+        let arguments: [String]
+        do {
+            let leading = try LeadingGlobalOptions.extract(Array(CommandLine.arguments.dropFirst()))
+            for (name, value) in leading.environment { setenv(name, value, 1) }
+            arguments = leading.arguments
+        } catch {
+            CommandRunner.report("\(error)")
+            exit(ExitCodes.usage)
+        }
+        await Automation.main(arguments)
     }
 }

@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import SSH
 
@@ -30,6 +31,9 @@ public struct SSHTargetConfiguration: Sendable {
             for name in ["id_ed25519", "id_ecdsa"] where FileManager.default.fileExists(atPath: "\(home)/.ssh/\(name)") {
                 methods.append(.privateKeyFile(path: "\(home)/.ssh/\(name)"))
             }
+            // The keys `aws launch` authorised on the instances it started.
+            let aws = AWSStateStore(stateDirectory: URL(fileURLWithPath: state.root))
+            methods += aws.clientKeyPaths().map { .privateKeyFile(path: $0.path) }
         }
         if let socket = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !socket.isEmpty {
             methods.append(.agent)
