@@ -1,3 +1,4 @@
+import AutomationKit
 import Foundation
 import Testing
 
@@ -69,6 +70,38 @@ struct SSHCommandTests {
             let refused = try CLI.run([automation, "--state-path", fixture.stateDirectory, "exec",
                                        "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--", "true"], environment: ["HOME": home])
             #expect(refused.status == 255)
+        }
+    }
+
+    @Test("an address map sends a target's connection elsewhere; its host key is still checked under the target's name",
+          .enabled(if: SSHDFixture.runnable, "needs root and /usr/sbin/sshd"))
+    func addressMapRedirectsTheConnection() async throws {
+        try await AgentHostFixture.with { fixture in
+            let sshd = fixture.sshd
+            let automation = try AgentHostFixture.automationBinary()
+            try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
+            // 203.0.113.0/24 is documentation space: the connection can only succeed through the map.
+            let map = fixture.stateDirectory + "/address-map"
+            try "203.0.113.77 127.0.0.1:\(sshd.port)\n".write(toFile: map, atomically: true, encoding: .utf8)
+            let hostKey = try String(contentsOfFile: sshd.directory + "/ssh_host_ed25519_key.pub", encoding: .utf8)
+                .split(separator: " ").prefix(2).joined(separator: " ")
+            try "203.0.113.77 \(hostKey)\n".write(toFile: fixture.stateDirectory + "/known_hosts", atomically: true, encoding: .utf8)
+            let command = [automation, "exec", "--state-path", fixture.stateDirectory, "--identity", sshd.clientKey,
+                           "--target", "ssh://\(sshd.user)@203.0.113.77", "--agent-idle-timeout", "30", "--", "echo", "mapped"]
+
+            let run = try CLI.run(command, environment: [AddressMap.variable: map])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout == "mapped\n")
+
+            // The key pinned for 127.0.0.1 does not count for 203.0.113.77: no key, no connection.
+            try "[127.0.0.1]:\(sshd.port) \(hostKey)\n".write(toFile: fixture.stateDirectory + "/known_hosts", atomically: true, encoding: .utf8)
+            let refused = try CLI.run(command, environment: [AddressMap.variable: map])
+            #expect(refused.status == 255)
+            #expect(refused.stderr.contains("203.0.113.77"), "\(refused.stderr)")
+
+            let missing = try CLI.run(command, environment: [AddressMap.variable: fixture.stateDirectory + "/no-such-map"])
+            #expect(missing.status == 64)
+            #expect(missing.stderr.contains("AUTOMATION_ADDRESS_MAP"), "\(missing.stderr)")
         }
     }
 }

@@ -6,15 +6,37 @@ public struct SSHEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     /// TCP port.
     public var port: Int
+    /// Where the TCP connection really goes, when not to `host:port` (an address map:
+    /// a private address, a port forward, a simulated cloud). Host keys are still
+    /// looked up and checked under `host` and `port`.
+    public var via: Address?
+
+    /// A host and port to connect to.
+    public struct Address: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
 
     /// Creates an endpoint.
-    public init(user: String, host: String, port: Int = 22) {
+    public init(user: String, host: String, port: Int = 22, via: Address? = nil) {
         self.user = user
         self.host = host
         self.port = port
+        self.via = via
     }
 
-    public var description: String { port == 22 ? "\(user)@\(host)" : "\(user)@\(host):\(port)" }
+    /// Where the TCP connection goes.
+    public var connectAddress: Address { via ?? Address(host: host, port: port) }
+
+    public var description: String {
+        let base = port == 22 ? "\(user)@\(host)" : "\(user)@\(host):\(port)"
+        guard let via else { return base }
+        return "\(base) (via \(via.host):\(via.port))"
+    }
 }
 
 /// How to connect: timeouts, host key policy, credentials.

@@ -63,13 +63,16 @@ extension SSHLoop {
     }
 
     private func connectSocket(_ endpoint: SSHEndpoint) throws -> Int32 {
+        let target = endpoint.connectAddress
+        // Messages name the host as the user wrote it, and the real address when a map redirected it.
+        let named = endpoint.via == nil ? "\(target.host) port \(target.port)" : "\(endpoint.host) (via \(target.host) port \(target.port))"
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
+        let rc = getaddrinfo(target.host, String(target.port), &hints, &list)
         guard rc == 0, let list else {
-            throw SSHError(.connectFailed, "Cannot resolve \(endpoint.host): \(String(cString: gai_strerror(rc))).")
+            throw SSHError(.connectFailed, "Cannot resolve \(target.host): \(String(cString: gai_strerror(rc))).")
         }
         defer { freeaddrinfo(list) }
         let deadline = ContinuousClock.now + configuration.connectTimeout
@@ -86,7 +89,7 @@ extension SSHLoop {
                 let ready = poll(&pfd, 1, millis)
                 if ready == 0 {
                     Glibc.close(fd)
-                    throw SSHError(.timedOut, "Cannot connect to \(endpoint.host) port \(endpoint.port): no answer within \(SSHLoop.describe(configuration.connectTimeout)). Is the host up and the port reachable (firewall, security group)?")
+                    throw SSHError(.timedOut, "Cannot connect to \(named): no answer within \(SSHLoop.describe(configuration.connectTimeout)). Is the host up and the port reachable (firewall, security group)?")
                 }
                 var soError: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
@@ -101,7 +104,7 @@ extension SSHLoop {
             }
             Glibc.close(fd)
         }
-        throw SSHError(.connectFailed, "Cannot connect to \(endpoint.host) port \(endpoint.port): \(lastError).")
+        throw SSHError(.connectFailed, "Cannot connect to \(named): \(lastError).")
     }
 
     private func configureSocket(_ fd: Int32) {

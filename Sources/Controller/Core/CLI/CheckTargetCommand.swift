@@ -24,7 +24,7 @@ struct CheckTargetCommand: AsyncParsableCommand {
             guard case .ssh(let address) = try TargetSpec(parsing: target) else {
                 throw UsageError("check-target works on ssh:// targets only")
             }
-            let endpoint = SSHTargets.endpoint(address)
+            let endpoint = try SSHTargets.endpoint(address)
             let session = try await SSHSession.connect(to: endpoint, configuration: targets.sshConfiguration(state: global.state), logger: logger)
             defer { session.close() }
             let report = try await TargetCheck(session: session, minFreeGiB: minFreeGiB).run()

@@ -32,7 +32,7 @@ struct SSHBenchCommand: AsyncParsableCommand {
             guard case .ssh(let address)? = try targets.specs().first else {
                 throw UsageError("ssh-bench needs --target ssh://…")
             }
-            let endpoint = SSHTargets.endpoint(address)
+            let endpoint = try SSHTargets.endpoint(address)
             let configuration = SSHTargetConfiguration(
                 options: targets.ssh, agentBinary: try AgentBinary.locate(explicit: targets.agentBinary), state: global.state)
             var rows: [(String, String)] = []

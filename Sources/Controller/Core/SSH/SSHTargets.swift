@@ -9,12 +9,14 @@ public enum SSHTargets {
         let configuration = SSHTargetConfiguration(
             options: options.ssh, agentBinary: try AgentBinary.locate(explicit: options.agentBinary),
             state: state)
-        let host = try await SSHHostPool.shared.host(endpoint(address), configuration: configuration, logger: logger)
+        let host = try await SSHHostPool.shared.host(try endpoint(address), configuration: configuration, logger: logger)
         return try await host.openClient(logger: logger)
     }
 
-    /// The SSH endpoint of a target, with the local user name when none is given.
-    public static func endpoint(_ address: TargetSpec.SSHAddress) -> SSHEndpoint {
-        SSHEndpoint(user: address.user ?? SSHTargetConfiguration.defaultUser, host: address.host, port: address.port)
+    /// The SSH endpoint of a target, with the local user name when none is given, and
+    /// redirected by `$AUTOMATION_ADDRESS_MAP` when the map names its host.
+    public static func endpoint(_ address: TargetSpec.SSHAddress) throws -> SSHEndpoint {
+        try AddressMap.fromEnvironment().apply(
+            SSHEndpoint(user: address.user ?? SSHTargetConfiguration.defaultUser, host: address.host, port: address.port))
     }
 }

@@ -11,7 +11,7 @@ extension TargetOptions {
             guard case .ssh(let address) = spec else {
                 throw UsageError("\(command) works on ssh:// targets only, not '\(spec)'")
             }
-            return SSHTargets.endpoint(address)
+            return try SSHTargets.endpoint(address)
         }
     }
 
