@@ -17,24 +17,31 @@ struct AddressMapTests {
             """, source: "test")
     }
 
-    @Test func mapsHostsAndKeepsTheLogicalName() {
-        let mapped = map.apply(SSHEndpoint(user: "hg", host: "203.0.113.7"))
+    @Test func aRejectRuleRefusesUnmappedHosts() throws {
+        let closed = try AddressMap(parsing: "203.0.113.7 127.0.0.1:40022\n* reject\n", source: "test")
+        #expect(try closed.apply(SSHEndpoint(user: "hg", host: "203.0.113.7")).via == .init(host: "127.0.0.1", port: 40022))
+        #expect(throws: SSHError.self) { try closed.apply(SSHEndpoint(user: "hg", host: "54.214.0.1")) }
+        #expect(throws: UsageError.self) { try AddressMap(parsing: "* 127.0.0.1", source: "test") }
+    }
+
+    @Test func mapsHostsAndKeepsTheLogicalName() throws {
+        let mapped = try map.apply(SSHEndpoint(user: "hg", host: "203.0.113.7"))
         #expect(mapped.host == "203.0.113.7" && mapped.port == 22)
         #expect(mapped.via == SSHEndpoint.Address(host: "127.0.0.1", port: 40022))
         #expect(mapped.connectAddress == SSHEndpoint.Address(host: "127.0.0.1", port: 40022))
         #expect(mapped.description == "hg@203.0.113.7 (via 127.0.0.1:40022)")
     }
 
-    @Test func anExactPortLineBeatsAHostLine() {
-        #expect(map.apply(SSHEndpoint(user: "hg", host: "203.0.113.8", port: 2222)).via == .init(host: "10.0.0.8", port: 2222))
-        #expect(map.apply(SSHEndpoint(user: "hg", host: "203.0.113.8", port: 22)).via == .init(host: "10.0.0.9", port: 22))
-        #expect(map.apply(SSHEndpoint(user: "hg", host: "2001:db8::1")).via == .init(host: "::1", port: 2200))
+    @Test func anExactPortLineBeatsAHostLine() throws {
+        #expect(try map.apply(SSHEndpoint(user: "hg", host: "203.0.113.8", port: 2222)).via == .init(host: "10.0.0.8", port: 2222))
+        #expect(try map.apply(SSHEndpoint(user: "hg", host: "203.0.113.8", port: 22)).via == .init(host: "10.0.0.9", port: 22))
+        #expect(try map.apply(SSHEndpoint(user: "hg", host: "2001:db8::1")).via == .init(host: "::1", port: 2200))
     }
 
-    @Test func unmappedHostsAreUntouched() {
+    @Test func unmappedHostsAreUntouched() throws {
         let plain = SSHEndpoint(user: "hg", host: "198.51.100.1")
-        #expect(map.apply(plain) == plain)
-        #expect(AddressMap().apply(plain) == plain)
+        #expect(try map.apply(plain) == plain)
+        #expect(try AddressMap().apply(plain) == plain)
     }
 
     @Test func badLinesNameTheFileAndLine() {

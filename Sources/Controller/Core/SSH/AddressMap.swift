@@ -13,6 +13,8 @@ import SSH
 /// The left side is a target's host (any port) or `host:port`; the right side is
 /// where to connect, with the target's port when none is given. Known hosts are
 /// still checked under the left side's name, so a map cannot swap a host's key.
+/// A last line `* reject` refuses every host the map does not name, so that a
+/// simulated cloud's made-up public addresses are never tried for real.
 public struct AddressMap: Sendable, Equatable {
     /// The environment variable naming the file.
     public static let variable = "AUTOMATION_ADDRESS_MAP"
@@ -25,6 +27,8 @@ public struct AddressMap: Sendable, Equatable {
     }
 
     private var entries: [Entry] = []
+    /// `* reject`: hosts not in the map are refused instead of connected to directly.
+    public private(set) var rejectsOthers = false
 
     public init() {}
 
@@ -36,6 +40,11 @@ public struct AddressMap: Sendable, Equatable {
             let fields = line.split(whereSeparator: \.isWhitespace)
             func fail(_ why: String) -> UsageError { UsageError("\(source), line \(number + 1): \(why) (expected: HOST[:PORT] TO-HOST[:PORT])") }
             guard fields.count == 2 else { throw fail("two fields wanted, found \(fields.count)") }
+            if fields[0] == "*" {
+                guard fields[1] == "reject" else { throw fail("the only rule for * is \"* reject\"") }
+                rejectsOthers = true
+                continue
+            }
             guard let from = Self.hostPort(fields[0]), let to = Self.hostPort(fields[1]) else {
                 throw fail("cannot read \"\(line)\"; ports are 1-65535, IPv6 addresses go in brackets")
             }
@@ -57,9 +66,14 @@ public struct AddressMap: Sendable, Equatable {
 
     /// `endpoint` with `via` set when a line maps it; the first matching line wins,
     /// a `host:port` line before a bare `host` line regardless of order.
-    public func apply(_ endpoint: SSHEndpoint) -> SSHEndpoint {
+    public func apply(_ endpoint: SSHEndpoint) throws -> SSHEndpoint {
         let exact = entries.first { $0.host == endpoint.host && $0.port == endpoint.port }
-        guard let entry = exact ?? entries.first(where: { $0.host == endpoint.host && $0.port == nil }) else { return endpoint }
+        guard let entry = exact ?? entries.first(where: { $0.host == endpoint.host && $0.port == nil }) else {
+            if rejectsOthers {
+                throw SSHError(.connectFailed, "\(endpoint.host) is not in the address map, which rejects other hosts (\(Self.variable))")
+            }
+            return endpoint
+        }
         var mapped = endpoint
         mapped.via = SSHEndpoint.Address(host: entry.toHost, port: entry.toPort ?? endpoint.port)
         return mapped

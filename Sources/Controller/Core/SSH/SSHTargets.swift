@@ -6,9 +6,12 @@ public enum SSHTargets {
     /// Connects (once per host) and opens a new agent session on it.
     public static func connect(_ address: TargetSpec.SSHAddress, options: TargetOptions, state: StatePaths,
                                logger: Logger) async throws -> AgentClient {
-        let configuration = SSHTargetConfiguration(
+        var configuration = SSHTargetConfiguration(
             options: options.ssh, agentBinary: try AgentBinary.locate(explicit: options.agentBinary),
             state: state)
+        if let identity = address.identity {
+            configuration.ssh.authMethods.insert(.privateKeyFile(path: identity), at: 0)
+        }
         let host = try await SSHHostPool.shared.host(try endpoint(address), configuration: configuration, logger: logger)
         return try await host.openClient(logger: logger)
     }
