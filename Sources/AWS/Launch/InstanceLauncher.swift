@@ -11,9 +11,13 @@ public struct LaunchRequest: Sendable {
     public var sshCidr: String
     public var rootVolumeSize: Int?
     public var waitUntilRunning: Bool
+    /// The run id to record and tag with; a caller that must clean up after an
+    /// interrupted launch picks it before the launch starts.
+    public var runId: String?
 
     public init(count: Int = 1, instanceType: String = "c5.9xlarge", imageId: String? = nil, distro: Distro = Distro.all[0],
-                ttl: Duration = .seconds(4 * 3600), sshCidr: String, rootVolumeSize: Int? = nil, waitUntilRunning: Bool = true) {
+                ttl: Duration = .seconds(4 * 3600), sshCidr: String, rootVolumeSize: Int? = nil, waitUntilRunning: Bool = true,
+                runId: String? = nil) {
         self.count = count
         self.instanceType = instanceType
         self.imageId = imageId
@@ -22,6 +26,7 @@ public struct LaunchRequest: Sendable {
         self.sshCidr = sshCidr
         self.rootVolumeSize = rootVolumeSize
         self.waitUntilRunning = waitUntilRunning
+        self.runId = runId
     }
 }
 
@@ -38,7 +43,7 @@ extension AWSAutomation {
         guard request.count >= 1 else { throw AutomationAWSError("--count must be at least 1") }
         var account = try await ensureAccount(sshCidr: request.sshCidr)
         let imageId = if let id = request.imageId { id } else { try await resolveImage(distro: request.distro) }
-        let runId = RunRecord.newRunId()
+        let runId = request.runId ?? RunRecord.newRunId()
         let ttlSeconds = Double(request.ttl.components.seconds)
         let expiresAt = Date().addingTimeInterval(ttlSeconds)
         var record = RunRecord(runId: runId, namespace: ownership.namespace, region: region, expiresAt: expiresAt)

@@ -25,6 +25,7 @@ struct RunTestsCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var targets: TargetOptions
+    @OptionGroup var cloud: AWSTargetOptions
 
     @Option(name: [.customShort("j"), .long], help: "Slots per target (default: the N of local:N / ssh://host/N, else 1).")
     var jobs: Int?
@@ -106,7 +107,9 @@ struct RunTestsCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
-            try await RunSession(command: self, logger: logger).run()
+            try await CloudRun.with(try targets.specs(), options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
+                try await RunSession(command: self, specs: specs, logger: logger).run()
+            }
         }
     }
 }

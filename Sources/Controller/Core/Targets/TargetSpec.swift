@@ -1,8 +1,23 @@
-/// Where to run: this machine or a host reached over SSH, with a number of slots
-/// (parallel test workers) on it.
+/// Where to run: this machine, a host reached over SSH, or fresh EC2 instances,
+/// with a number of slots (parallel test workers) on each.
 public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
     case local(slots: Int)
     case ssh(SSHAddress)
+    /// Instances launched for one run-tests invocation, which resolves them to `ssh` targets.
+    case aws(AWSTarget)
+
+    /// `aws:N[:TYPE]`: N fresh instances of TYPE (default: --instance-type).
+    public struct AWSTarget: Sendable, Hashable {
+        /// Most instances one target may ask for (RunInstances takes 16 per call).
+        public static let maxCount = 256
+        public var count: Int
+        public var instanceType: String?
+
+        public init(count: Int, instanceType: String? = nil) {
+            self.count = count
+            self.instanceType = instanceType
+        }
+    }
 
     /// `user@host:port`, from `ssh://user@host[:port][?slots=N]`.
     public struct SSHAddress: Sendable, Hashable {
@@ -10,12 +25,15 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         public var host: String
         public var port: Int
         public var slots: Int?
+        /// A private key to offer first: the namespace key of an instance this run launched.
+        public var identity: String?
 
-        public init(user: String?, host: String, port: Int = 22, slots: Int? = nil) {
+        public init(user: String?, host: String, port: Int = 22, slots: Int? = nil, identity: String? = nil) {
             self.user = user
             self.host = host
             self.port = port
             self.slots = slots
+            self.identity = identity
         }
     }
 
@@ -33,8 +51,20 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
             self = .local(slots: slots)
             return
         }
+        if text.hasPrefix("aws:") {
+            let fields = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count <= 3, let count = Int(fields[1]), (1...AWSTarget.maxCount).contains(count) else {
+                throw UsageError("target '\(text)': expected aws:N or aws:N:INSTANCE_TYPE with N from 1 to \(AWSTarget.maxCount)")
+            }
+            let type = fields.count == 3 ? String(fields[2]) : nil
+            if let type, !InstanceTypes.isWellFormed(type) {
+                throw UsageError("target '\(text)': '\(type)' is not an instance type (like c5.9xlarge)")
+            }
+            self = .aws(AWSTarget(count: count, instanceType: type))
+            return
+        }
         guard text.hasPrefix("ssh://") else {
-            throw UsageError("target '\(text)': expected local, local:N or ssh://[user@]host[:port]")
+            throw UsageError("target '\(text)': expected local, local:N, ssh://[user@]host[:port] or aws:N[:TYPE]")
         }
         var rest = Substring(text.dropFirst(6))
         var slots: Int?
@@ -78,6 +108,7 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .local(let slots): slots
         case .ssh(let address): address.slots ?? 1
+        case .aws(let target): target.count * (target.instanceType.flatMap(InstanceTypes.vcpus) ?? 1)
         }
     }
 
@@ -86,6 +117,7 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         case .local(let slots): slots == 1 ? "local" : "local:\(slots)"
         case .ssh(let a):
             "ssh://\(a.user.map { $0 + "@" } ?? "")\(a.host.contains(":") ? "[\(a.host)]" : a.host)\(a.port == 22 ? "" : ":\(a.port)")\(a.slots.map { "/\($0)" } ?? "")"
+        case .aws(let t): "aws:\(t.count)" + (t.instanceType.map { ":" + $0 } ?? "")
         }
     }
 
@@ -94,6 +126,7 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .local: "localhost"
         case .ssh(let a): a.host
+        case .aws: "aws"
         }
     }
 }

@@ -9,6 +9,9 @@ public enum Targets {
             return try await LocalAgent.connect(binary: try AgentBinary.locate(explicit: options.agentBinary), logger: logger)
         case .ssh(let address):
             return try await SSHTargets.connect(address, options: options, state: state, logger: logger)
+        case .aws:
+            throw UsageError("\(spec) targets are launched by run-tests; for other commands, start instances with "
+                             + "`automation aws launch` and use the --target lines it prints")
         }
     }
 }

@@ -13,15 +13,17 @@ struct RunSession {
     }
 
     let command: RunTestsCommand
+    /// The targets, with any `aws:N` already resolved to the instances launched for it.
+    let specs: [TargetSpec]
     let logger: Logger
     let settings: RunnerSettings
     let runner: any TestRunnerAdapter
     let projectName: String
 
-    init(command: RunTestsCommand, logger: Logger) throws {
+    init(command: RunTestsCommand, specs: [TargetSpec], logger: Logger) throws {
         self.command = command
+        self.specs = specs
         self.logger = logger
-        let specs = try command.targets.specs()
         let local = specs.allSatisfy { if case .local = $0 { true } else { false } }
         let cwd = FileManager.default.currentDirectoryPath
         var workdir = command.workdir
@@ -75,7 +77,6 @@ struct RunSession {
     }
 
     func run() async throws -> Int32 {
-        let specs = try command.targets.specs()
         let state = command.global.state
         let store = DurationStore(stateDirectory: URL(fileURLWithPath: try state.directory("")), project: projectName, runner: runner.name)
         var history = (try? store.load()) ?? DurationHistory()

@@ -1,0 +1,215 @@
+import AWS
+import AgentProtocol
+import Foundation
+import Logging
+import SSH
+
+/// The instances one run-tests invocation launches for its `aws:N` targets: launched
+/// together, reached as ordinary `ssh://` targets with the namespace key and the host
+/// keys pinned at launch, and terminated on every way out (success, failing tests,
+/// errors, Ctrl-C, a second Ctrl-C) unless `--keep`. A controller that vanishes
+/// leaves them to their `--instance-ttl` (they power off, which terminates them).
+final class CloudRun: @unchecked Sendable {
+    private let automation: AWSAutomation
+    private let options: AWSTargetOptions
+    private let logger: Logger
+    /// One run id per `aws:N` target, chosen before launching so an interrupted launch is still found.
+    private let runIds: [String]
+    private let lock = NSLock()
+    private var tornDown = false
+
+    private init(automation: AWSAutomation, options: AWSTargetOptions, runIds: [String], logger: Logger) {
+        self.automation = automation
+        self.options = options
+        self.runIds = runIds
+        self.logger = logger
+    }
+
+    /// Runs `body` with `specs` where every `aws:N` became N `ssh://` targets, and tears the
+    /// instances down afterwards however `body` ends.
+    static func with(_ specs: [TargetSpec], options: AWSTargetOptions, targets: TargetOptions, global: GlobalOptions,
+                     jobs: Int?, logger: Logger, _ body: ([TargetSpec]) async throws -> Int32) async throws -> Int32 {
+        let cloudTargets = specs.compactMap { spec -> TargetSpec.AWSTarget? in
+            if case .aws(let target) = spec { target } else { nil }
+        }
+        guard !cloudTargets.isEmpty else { return try await body(specs) }
+
+        let automation = try await options.aws.automation(global: global, logger: logger)
+        let run = CloudRun(automation: automation, options: options, runIds: cloudTargets.map { _ in RunRecord.newRunId() }, logger: logger)
+        let teardownID = ExitTeardowns.shared.register { await run.tearDown(reason: "interrupted") }
+        defer { ExitTeardowns.shared.remove(teardownID) }
+
+        // Ctrl-C while launching or waiting for SSH stops that and goes straight to teardown.
+        let interrupts = InterruptMonitor()
+        let provisioning = Task { try await run.provision(specs, targets: targets, global: global, jobs: jobs) }
+        interrupts.onInterrupt { provisioning.cancel() }
+        let resolved: [TargetSpec]
+        do {
+            resolved = try await provisioning.value
+            // A Ctrl-C that came as provisioning finished still means: do not start the run.
+            if interrupts.fired { throw CancellationError() }
+        } catch {
+            await run.tearDown(reason: interrupts.fired ? "interrupted" : "launch failed")
+            interrupts.stop()
+            if interrupts.fired { return ExitCodes.interrupted }
+            throw error
+        }
+        let code: Int32
+        do {
+            code = try await body(resolved)
+        } catch {
+            await run.finish(resolved)
+            interrupts.stop()
+            throw error
+        }
+        await run.finish(resolved)
+        interrupts.stop()
+        return code
+    }
+
+    /// Launches every `aws:N` target at once, waits until each instance answers SSH
+    /// with the pinned host key, and returns the targets with instances in their place.
+    private func provision(_ specs: [TargetSpec], targets: TargetOptions, global: GlobalOptions, jobs: Int?) async throws -> [TargetSpec] {
+        let started = ContinuousClock.now
+        let cidr = if let sshCidr = options.sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
+        let distro = try Distro.named(options.distro)
+        let ttl = try DurationParser.parse(options.instanceTTL, flag: "--instance-ttl")
+        let cloud = specs.enumerated().compactMap { index, spec -> (Int, TargetSpec.AWSTarget)? in
+            if case .aws(let target) = spec { (index, target) } else { nil }
+        }
+        note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", ")) "
+             + "in \(automation.region) (namespace \(automation.ownership.namespace), expire in \(options.instanceTTL))")
+        let launched = try await withThrowingTaskGroup(of: (Int, LaunchResult).self) { group in
+            for (position, (_, target)) in cloud.enumerated() {
+                let request = LaunchRequest(count: target.count, instanceType: target.instanceType ?? options.instanceType,
+                                            imageId: options.image, distro: distro, ttl: ttl, sshCidr: cidr, runId: runIds[position])
+                group.addTask { (position, try await self.automation.launch(request)) }
+            }
+            var results: [Int: LaunchResult] = [:]
+            for try await (position, result) in group { results[position] = result }
+            return results
+        }
+        let key = automation.state.clientKeyPath(namespace: automation.ownership.namespace).path
+        var resolved: [TargetSpec] = []
+        for (index, spec) in specs.enumerated() {
+            guard let position = cloud.firstIndex(where: { $0.0 == index }), let result = launched[position] else {
+                resolved.append(spec)
+                continue
+            }
+            let type = cloud[position].1.instanceType ?? options.instanceType
+            for instance in result.run.instances {
+                guard let address = instance.publicIp ?? instance.privateIp else {
+                    throw AutomationAWSError("instance \(instance.id) has no address to connect to")
+                }
+                resolved.append(.ssh(.init(user: distro.defaultUser, host: address, slots: jobs ?? InstanceTypes.vcpus(type),
+                                           identity: key)))
+            }
+        }
+        let instances = resolved.count - (specs.count - cloud.count)
+        note("\(instances) instances running after \(Self.seconds(ContinuousClock.now - started)); waiting for SSH")
+        let boot = try DurationParser.parse(options.bootTimeout, flag: "--boot-timeout")
+        resolved = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
+            for (index, spec) in resolved.enumerated() {
+                guard case .ssh(let address) = spec, address.identity == key else { continue }
+                group.addTask { (index, try await self.waitForSSH(address, targets: targets, global: global, timeout: boot)) }
+            }
+            var ready = resolved
+            for try await (index, spec) in group { ready[index] = spec }
+            return ready
+        }
+        note("\(instances) instances ready after \(Self.seconds(ContinuousClock.now - started))")
+        return resolved
+    }
+
+    /// Connects until the instance's sshd answers and the agent starts: sshd comes up and
+    /// cloud-init authorises the key some seconds after the instance is "running". A host
+    /// key that does not match what launch pinned is never retried. Without a known
+    /// vCPU count, the host's `nproc` sets its slots.
+    private func waitForSSH(_ address: TargetSpec.SSHAddress, targets: TargetOptions, global: GlobalOptions,
+                            timeout: Duration) async throws -> TargetSpec {
+        let deadline = ContinuousClock.now + timeout
+        var delay = Duration.milliseconds(500)
+        while true {
+            do {
+                let client = try await SSHTargets.connect(address, options: targets, state: global.state, logger: logger)
+                defer { client.close() }
+                var ready = address
+                if ready.slots == nil {
+                    let (result, stdout, _) = try await client.run(ExecParams(argv: ["nproc"]))
+                    ready.slots = result.exitCode == 0 ? Int(String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+                    ready.slots = min(max(ready.slots ?? 1, 1), 1024)
+                }
+                return .ssh(ready)
+            } catch let error as SSHError where error.code == .hostKeyMismatch {
+                throw error
+            } catch {
+                try Task.checkCancellation()
+                guard ContinuousClock.now + delay < deadline else {
+                    throw AutomationAWSError("\(address.host) did not accept SSH within \(options.bootTimeout): \(error)")
+                }
+                logger.debug("aws.instance.ssh-not-ready", metadata: ["ssh.host": "\(address.host)", "error": "\(error)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// After the run: terminate, or with --keep say how to reach the instances.
+    private func finish(_ resolved: [TargetSpec]) async {
+        guard options.keep else {
+            await tearDown(reason: "run finished")
+            return
+        }
+        _ = markTornDown()
+        let key = automation.state.clientKeyPath(namespace: automation.ownership.namespace).path
+        let lines = resolved.compactMap { spec -> String? in
+            guard case .ssh(let address) = spec, address.identity == key else { return nil }
+            return "--target \(TargetSpec.ssh(.init(user: address.user, host: address.host, port: address.port, slots: address.slots)))"
+        }
+        note("kept \(lines.count) instances (--keep); they terminate after \(options.instanceTTL). Reach them with:")
+        writeAll(1, Array((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    private func markTornDown() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let first = !tornDown
+        tornDown = true
+        return first
+    }
+
+    /// Terminates every instance of this run's launches, once, whatever state they reached.
+    func tearDown(reason: String) async {
+        guard markTornDown() else { return }
+        let started = ContinuousClock.now
+        // Detached: cancellation (Ctrl-C) of the caller must not stop the teardown itself.
+        let (terminated, failures) = await Task.detached { [automation, runIds] in
+            var terminated = 0
+            var failures: [String] = []
+            for runId in runIds {
+                do {
+                    terminated += try await automation.terminateRun(runId: runId).count
+                } catch {
+                    failures.append("run \(runId): \(error)")
+                }
+            }
+            return (terminated, failures)
+        }.value
+        if failures.isEmpty {
+            note("terminated \(terminated) instances (\(reason)) in \(Self.seconds(ContinuousClock.now - started))")
+        } else {
+            for failure in failures {
+                CommandRunner.report("could not terminate the instances of \(failure); they end at their expiry, or run "
+                                     + "`automation terminate-ec2-instances --namespace \(automation.ownership.namespace)`")
+            }
+        }
+    }
+
+    private func note(_ message: String) {
+        FileHandle.standardError.write(Data("automation: \(message)\n".utf8))
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1f s", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+}

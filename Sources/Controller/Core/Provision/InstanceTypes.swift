@@ -1,0 +1,41 @@
+/// What the controller knows about common EC2 instance types without asking AWS:
+/// vCPUs (the default slots per host) and the on-demand Linux price in us-east-1,
+/// for `run-tests --dry-run` cost estimates.
+enum InstanceTypes {
+    /// When the prices were read off the EC2 on-demand pricing page; estimates say so.
+    static let pricesAsOf = "2025-01, us-east-1, Linux on-demand"
+
+    struct Info: Sendable, Equatable {
+        var vcpus: Int
+        /// US dollars per hour.
+        var hourlyPrice: Double
+    }
+
+    static let table: [String: Info] = [
+        "t3.micro": Info(vcpus: 2, hourlyPrice: 0.0104), "t3.small": Info(vcpus: 2, hourlyPrice: 0.0208),
+        "t3.medium": Info(vcpus: 2, hourlyPrice: 0.0416), "t3.large": Info(vcpus: 2, hourlyPrice: 0.0832),
+        "t3.xlarge": Info(vcpus: 4, hourlyPrice: 0.1664), "t3.2xlarge": Info(vcpus: 8, hourlyPrice: 0.3328),
+        "c5.large": Info(vcpus: 2, hourlyPrice: 0.085), "c5.xlarge": Info(vcpus: 4, hourlyPrice: 0.17),
+        "c5.2xlarge": Info(vcpus: 8, hourlyPrice: 0.34), "c5.4xlarge": Info(vcpus: 16, hourlyPrice: 0.68),
+        "c5.9xlarge": Info(vcpus: 36, hourlyPrice: 1.53), "c5.12xlarge": Info(vcpus: 48, hourlyPrice: 2.04),
+        "c5.18xlarge": Info(vcpus: 72, hourlyPrice: 3.06), "c5.24xlarge": Info(vcpus: 96, hourlyPrice: 4.08),
+        "c6i.large": Info(vcpus: 2, hourlyPrice: 0.085), "c6i.xlarge": Info(vcpus: 4, hourlyPrice: 0.17),
+        "c6i.2xlarge": Info(vcpus: 8, hourlyPrice: 0.34), "c6i.4xlarge": Info(vcpus: 16, hourlyPrice: 0.68),
+        "c6i.8xlarge": Info(vcpus: 32, hourlyPrice: 1.36), "c6i.16xlarge": Info(vcpus: 64, hourlyPrice: 2.72),
+        "c7i.large": Info(vcpus: 2, hourlyPrice: 0.08925), "c7i.xlarge": Info(vcpus: 4, hourlyPrice: 0.1785),
+        "c7i.2xlarge": Info(vcpus: 8, hourlyPrice: 0.357), "c7i.4xlarge": Info(vcpus: 16, hourlyPrice: 0.714),
+        "c7i.8xlarge": Info(vcpus: 32, hourlyPrice: 1.428), "c7i.16xlarge": Info(vcpus: 64, hourlyPrice: 2.856),
+        "m5.large": Info(vcpus: 2, hourlyPrice: 0.096), "m5.xlarge": Info(vcpus: 4, hourlyPrice: 0.192),
+        "m5.2xlarge": Info(vcpus: 8, hourlyPrice: 0.384), "m5.4xlarge": Info(vcpus: 16, hourlyPrice: 0.768),
+    ]
+
+    /// vCPUs of a known type.
+    static func vcpus(_ type: String) -> Int? { table[type]?.vcpus }
+
+    /// Whether `text` has the shape of an instance type (`family.size`), known or not.
+    static func isWellFormed(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 2 && text.count <= 32
+            && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") } }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// `run-tests --target aws:N` on the simulated cloud (deploy/testcloud): launch, connect,
+/// run, and terminate on every way out; after each test nothing of the run is left.
+@Suite("run-tests on aws:N targets (simulated cloud)", .serialized, .timeLimit(.minutes(15)),
+       .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+struct CloudRunTests {
+    static let tests = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+
+    static func suite(test: String = "echo {test} on $(hostname)") -> [String] {
+        ["run-tests", "--runner", "command", "--workdir", "/tmp",
+         "--list-command", "printf '\(tests.joined(separator: "\\n"))\\n'",
+         "--test-command", "sh -c '\(test)' {test}"]
+    }
+
+    /// What the account and the cloud hold after a run: nothing live of this namespace.
+    func expectNothingLeft(_ cloud: TestCloudFixture, _ harness: RunTestsHarness, _ context: String) async throws {
+        let live = try await harness.run(["terminate-ec2-instances", "--dry-run"], env: cloud.environment)
+        #expect(live.status == 0, "\(live.stderr)")
+        #expect(live.stdout.isEmpty, "\(context): instances still live: \(live.stdout)")
+        #expect(try await cloud.waitUntilNoMachines(), "\(context): machines still up: \(cloud.machines)\n\(cloud.log)")
+    }
+
+    @Test("two instances: every test runs on them, results come back, both are terminated")
+    func runsAndTerminates() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let outcome = try await harness.run(Self.suite() + ["--target", "aws:2:t3.micro"], env: cloud.environment)
+            #expect(outcome.status == 0, "\(outcome.stderr)\n\(cloud.log)")
+            #expect(outcome.stdout.contains("6 passed, 0 failed"), "\(outcome.stdout)")
+            #expect(outcome.stderr.contains("launching 2 × t3.micro"))
+            #expect(outcome.stderr.contains("terminated 2 instances (run finished)"), "\(outcome.stderr)")
+            // Both instances took tests: two distinct hosts in the slot names.
+            let hosts = Set(outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("PASS") }.compactMap { line in
+                line.split(separator: "[").last?.split(separator: "#").first.map(String.init)
+            })
+            #expect(hosts.count == 2, "\(outcome.stdout)")
+            try await expectNothingLeft(cloud, harness, "after a passing run")
+        }
+    }
+
+    @Test("failing tests exit 1 and still terminate the instances")
+    func failingTestsTerminate() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let outcome = try await harness.run(Self.suite(test: "test \"$0\" != delta") + ["--target", "aws:1:t3.micro"], env: cloud.environment)
+            #expect(outcome.status == 1, "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("5 passed, 1 failed"), "\(outcome.stdout)")
+            #expect(outcome.stderr.contains("terminated 1 instances (run finished)"), "\(outcome.stderr)")
+            try await expectNothingLeft(cloud, harness, "after failing tests")
+        }
+    }
+
+    @Test("Ctrl-C while launching, while connecting and while running: exit 130, nothing left", arguments: [
+        ("launching", "launching"), ("connecting", "waiting for SSH"), ("running", "running 6 tests"),
+    ])
+    func interruptInEachPhase(phase: String, marker: String) async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let running = try harness.start(Self.suite(test: "sleep 60") + ["--target", "aws:2:t3.micro"], env: cloud.environment)
+            let deadline = Date().addingTimeInterval(120)
+            var stderr = ""
+            while !stderr.contains(marker) && running.process.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                stderr = (try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? ""
+            }
+            #expect(stderr.contains(marker), "\(phase): never reached: \(stderr)")
+            kill(running.process.processIdentifier, SIGINT)
+            let outcome = try await running.wait(hangGuard: 300)
+            #expect(outcome.status == 130, "\(phase): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("terminated"), "\(phase): \(outcome.stderr)")
+            try await expectNothingLeft(cloud, harness, "after Ctrl-C while \(phase)")
+        }
+    }
+
+    @Test("--keep leaves the instances up and prints ready --target lines")
+    func keepPrintsTargets() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let outcome = try await harness.run(Self.suite() + ["--target", "aws:2:t3.micro", "--keep"], env: cloud.environment)
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            let targets = outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("--target ssh://admin@") }
+            #expect(targets.count == 2, "\(outcome.stdout)")
+            #expect(cloud.machines.count == 2)
+            // The printed lines work as they are: same state directory, no key or host key flags.
+            let target = try #require(targets.first).split(separator: " ").map(String.init)
+            let exec = try await harness.run(["exec"] + target + ["--", "true"], env: cloud.environment)
+            #expect(exec.status == 0, "\(exec.stderr)")
+            let cleanup = try await harness.run(["terminate-ec2-instances"], env: cloud.environment)
+            #expect(cleanup.status == 0, "\(cleanup.stderr)")
+            try await expectNothingLeft(cloud, harness, "after --keep and terminate-ec2-instances")
+        }
+    }
+
+    @Test("an AWS error at launch: exit 255 with the AWS error, nothing left")
+    func awsErrorAtLaunch() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        // Without AWS's managed policies the namespace role cannot get its SSM policy: IAM says NoSuchEntity.
+        try await TestCloudFixture.with(environment: ["MOTO_IAM_LOAD_MANAGED_POLICIES": "false"]) { cloud in
+            let outcome = try await harness.run(Self.suite() + ["--target", "aws:2:t3.micro"], env: cloud.environment)
+            #expect(outcome.status == 255, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("AttachRolePolicy failed: NoSuchEntity"), "\(outcome.stderr)")
+            try await expectNothingLeft(cloud, harness, "after a failed launch")
+        }
+    }
+
+    @Test("aws:N is refused where it cannot work, with a way out")
+    func awsTargetsOutsideRunTests() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let exec = try await harness.run(["exec", "--target", "aws:1", "--", "true"])
+        #expect(exec.status == 64, "\(exec.stderr)")
+        #expect(exec.stderr.contains("automation aws launch"))
+        for bad in ["aws:0", "aws:257", "aws:2:not a type", "aws:x", "aws:1:c5.large:extra"] {
+            let outcome = try await harness.run(Self.suite() + ["--target", bad])
+            #expect(outcome.status == 64, "\(bad): \(outcome.stderr)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// deploy/testcloud: moto for the API and a network-namespace machine per instance,
+/// brought up for one test and removed after it, whatever the test did.
+final class TestCloudFixture: @unchecked Sendable {
+    let directory: URL
+    /// The `export` lines of `up`, as an environment for the controller.
+    let environment: [String: String]
+
+    /// For `.enabled(if:)`: root and the tools the simulated cloud needs, or CI=true, where
+    /// a missing piece fails the test when `up` runs instead of skipping it.
+    static var runnable: Bool {
+        if RunTestsHarness.onCI { return true }
+        guard getuid() == 0, RunTestsHarness.which("ip") != nil, RunTestsHarness.which("unshare") != nil else { return false }
+        let cached = FileManager.default.fileExists(atPath: "/var/cache/automation/rootfs")
+        return (cached || RunTestsHarness.which("debootstrap") != nil)
+            && RunTestsHarness.shell(["python3", "-c", "import moto.moto_server.threaded_moto_server, boto3"]).status == 0
+    }
+
+    static let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testcloud")
+
+    private init(directory: URL, environment: [String: String]) {
+        self.directory = directory
+        self.environment = environment
+    }
+
+    /// `environment` goes to the cloud itself (moto's settings).
+    static func with<T>(environment cloudEnvironment: [String: String] = [:], _ body: (TestCloudFixture) async throws -> T) async throws -> T {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("testcloud-\(UUID().uuidString.prefix(8))")
+        let up = RunTestsHarness.shell([script.appendingPathComponent("up").path, directory.path], env: cloudEnvironment)
+        guard up.status == 0 else {
+            _ = RunTestsHarness.shell([script.appendingPathComponent("down").path, directory.path])
+            throw HarnessError("deploy/testcloud/up failed (\(up.status)):\n\(up.output)")
+        }
+        var environment: [String: String] = [:]
+        for line in up.output.split(separator: "\n") where line.hasPrefix("export ") {
+            let assignment = line.dropFirst("export ".count)
+            guard let equals = assignment.firstIndex(of: "=") else { continue }
+            environment[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        }
+        let fixture = TestCloudFixture(directory: directory, environment: environment)
+        defer { fixture.down() }
+        return try await body(fixture)
+    }
+
+    func down() {
+        _ = RunTestsHarness.shell([Self.script.appendingPathComponent("down").path, directory.path])
+    }
+
+    /// Machines the simulated cloud runs now (one directory per live instance).
+    var machines: [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("machines").path)) ?? []
+    }
+
+    /// Waits (bounded) until the cloud has removed every machine, as it does within a second of termination.
+    func waitUntilNoMachines(hangGuard: Double = 60) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(hangGuard)
+        while !machines.isEmpty {
+            if Date() > deadline { return false }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return true
+    }
+
+    /// The testcloud's log, for failure messages.
+    var log: String { (try? String(contentsOf: directory.appendingPathComponent("testcloud.log"), encoding: .utf8)) ?? "" }
+}
