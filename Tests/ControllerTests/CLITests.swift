@@ -55,6 +55,14 @@ struct CLITests {
         #expect(badDir.stderr.contains("/no/such/dir"))
     }
 
+    @Test("non-finite or absurd durations are a usage error (64), never a crash",
+          arguments: ["inf", "nan", "1e300", "1e13", "-1", "0"])
+    func absurdTimeouts(value: String) throws {
+        let run = try automation(["exec", "--timeout", value, "--", "true"])
+        #expect(run.status == 64, "--timeout \(value): status \(run.status), stderr \(run.stderr)")
+        #expect(run.stderr.contains("--timeout"))
+    }
+
     @Test("argv is never re-parsed by a shell")
     func argvIntact() throws {
         let tricky = ["a b", "$HOME", "`id`", "'\"", "*", "-n"]

@@ -29,8 +29,8 @@ final class RunningExec {
         stdoutFD = process.stdout
         stderrFD = process.stderr
         stdinData = params.stdin.map { [UInt8]($0) } ?? []
-        killGraceNs = UInt64(params.killGraceMs ?? 2000) * 1_000_000
-        if let ms = params.timeoutMs { timeoutAt = now + UInt64(ms) * 1_000_000 }
+        killGraceNs = Sys.nanoseconds(ms: params.killGraceMs ?? 2000)
+        if let ms = params.timeoutMs { timeoutAt = Sys.deadline(now, plus: Sys.nanoseconds(ms: ms)) }
         if stdinData.isEmpty { Sys.close(&stdinFD) }
     }
 
@@ -39,7 +39,7 @@ final class RunningExec {
     /// Signals the whole process group; escalates to SIGKILL after the grace period.
     func signalGroup(_ signal: Int32, now: UInt64) {
         kill(-pid, signal)
-        if signal != SIGKILL && killAt == nil { killAt = now + killGraceNs }
+        if signal != SIGKILL && killAt == nil { killAt = Sys.deadline(now, plus: killGraceNs) }
     }
 
     func closeAll() {
@@ -56,7 +56,7 @@ final class RunningExec {
             signal: termSignal == 0 ? nil : termSignal,
             timedOut: timedOut,
             cancelled: cancelled,
-            durationUs: Int64((now - startedAt) / 1000)
+            durationUs: Int64((now &- startedAt) / 1000)
         )
     }
 }

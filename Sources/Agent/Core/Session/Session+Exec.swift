@@ -3,7 +3,15 @@ import FoundationEssentials
 import Glibc
 
 extension Session {
+    /// Processes one session may run at once: each holds two or three
+    /// descriptors, and one careless or hostile client must not take them all.
+    static let maxRunningExecs = 2048
+
     func startExec(id: UInt64, _ params: ExecParams) {
+        guard execs.count < Self.maxRunningExecs else {
+            return sendError(id: id, ProtocolError(.spawnFailed,
+                "this session already runs \(execs.count) processes, the per-session limit; wait for some to finish"))
+        }
         switch Spawner.spawn(params, registry: registry, mailbox: mailbox) {
         case .failure(let failure):
             sendError(id: id, ProtocolError(failure.code, failure.message))
@@ -19,7 +27,7 @@ extension Session {
             return sendError(id: id, ProtocolError(.noSuchRequest, "no running exec with id \(params.target)"))
         }
         exec.cancelled = true
-        if let grace = params.killGraceMs { exec.killGraceNs = UInt64(grace) * 1_000_000 }
+        if let grace = params.killGraceMs { exec.killGraceNs = Sys.nanoseconds(ms: grace) }
         exec.signalGroup(params.signal ?? SIGTERM, now: Sys.now())
         reply(id, .success(.cancel(CancelResult(pid: exec.pid))))
     }

@@ -3,6 +3,7 @@ import Glibc
 
 extension Session {
     func handleLine(_ line: [UInt8]) {
+        if LineFramer.isBlank(line) { return }
         switch codec.decodeControllerLine(line) {
         case .failure(let failure):
             sendError(id: failure.id, failure.error)
@@ -43,6 +44,7 @@ extension Session {
             }
         }
         helloDone = true
+        config.onAuthenticated?()
         if let asked = hello.window, asked > 0 { window = min(asked, 64 * ProtocolConstants.defaultWindow) }
         send(.hello(AgentHello(
             version: ProtocolConstants.version,

@@ -16,10 +16,11 @@ final class Mailbox: Sendable {
     let wakeFD: Int32
     private let pokeFD: Int32
 
-    init() {
+    /// Nil when no pipe can be made (descriptor exhaustion: EMFILE, ENFILE);
+    /// the caller refuses the session instead of trapping.
+    init?() {
         var fds: [Int32] = [-1, -1]
-        let rc = cagent_pipe2_cloexec(&fds)
-        precondition(rc == 0, "pipe2 failed: \(Sys.errorString(errno))")
+        guard cagent_pipe2_cloexec(&fds) == 0 else { return nil }
         Sys.setNonBlocking(fds[0])
         Sys.setNonBlocking(fds[1])
         wakeFD = fds[0]

@@ -39,7 +39,7 @@ struct ExecCommand: AsyncParsableCommand {
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
         }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try DurationOption.check(timeout, flag: "--timeout")
     }
 
     func run() async throws {
@@ -54,7 +54,7 @@ struct ExecCommand: AsyncParsableCommand {
                 }, uniquingKeysWith: { _, last in last })
             }
             params.cwd = cwd
-            params.timeoutMs = timeout.map { Int($0 * 1000) }
+            params.timeoutMs = timeout.map(DurationOption.milliseconds)
             if let stdin {
                 let data = stdin == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: stdin))
                 guard data.count <= ProtocolConstants.maxExecStdin else {

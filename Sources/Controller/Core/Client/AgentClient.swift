@@ -142,6 +142,8 @@ public final class AgentClient: TransportSink, Sendable {
     public func transportReceived(_ bytes: UnsafeRawBufferPointer) {
         framer.push(bytes) { item in
             switch item {
+            case .line(let line) where LineFramer.isBlank(line):
+                break
             case .line(let line):
                 switch decoder.decodeAgentLine(line) {
                 case .success(let message): handle(message, size: line.count + 1)

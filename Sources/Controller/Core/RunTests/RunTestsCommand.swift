@@ -87,7 +87,7 @@ struct RunTestsCommand: AsyncParsableCommand {
         if selection.first == "--" { selection.removeFirst() }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if retryFailed < 0 { throw ValidationError("--retry-failed must not be negative") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try DurationOption.check(timeout, flag: "--timeout")
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
         }
