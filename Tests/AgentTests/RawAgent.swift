@@ -37,6 +37,12 @@ final class RawAgent {
         input.fileHandleForWriting.write(Data(bytes))
     }
 
+    /// Lets one write of up to `bytes` land in the agent's stdin at once
+    /// (F_SETPIPE_SZ), so the agent sees a burst as a single read.
+    func enlargeInputPipe(to bytes: Int32 = 1 << 20) -> Bool {
+        fcntl(input.fileHandleForWriting.fileDescriptor, 1031 /* F_SETPIPE_SZ */, bytes) >= bytes
+    }
+
     func closeInput() {
         try? input.fileHandleForWriting.close()
     }
