@@ -57,6 +57,7 @@ extension ControllerMessage: Codable {
         case .chown: return .chown(try params(ChownParams.self))
         case .symlink: return .symlink(try params(SymlinkParams.self))
         case .list: return .list(try params(ListParams.self))
+        case .stdin: return .stdin(try params(StdinParams.self))
         }
     }
 
@@ -88,6 +89,7 @@ extension ControllerMessage: Codable {
             case .chown(let p): try c.encode(p, forKey: .params)
             case .symlink(let p): try c.encode(p, forKey: .params)
             case .list(let p): try c.encode(p, forKey: .params)
+            case .stdin(let p): try c.encode(p, forKey: .params)
             }
         }
     }

@@ -57,6 +57,10 @@ extension RequestBody {
                 throw ProtocolError(.invalidField, "params.target: must be a non-empty path without NUL bytes")
             }
         case .list(let p): try Self.checkPath(p.path, "params.path")
+        case .stdin(let p):
+            if let data = p.data, data.count > ProtocolConstants.maxChunkSize {
+                throw ProtocolError(.tooLarge, "params.data: \(data.count) bytes, at most \(ProtocolConstants.maxChunkSize) per exec.stdin")
+            }
         }
     }
 

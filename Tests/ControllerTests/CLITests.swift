@@ -63,6 +63,20 @@ struct CLITests {
         #expect(run.stderr.contains("--timeout"))
     }
 
+    @Test("--stdin streams files and pipes of any size (was capped at 3 MiB)")
+    func largeStdin() throws {
+        let size = 12 * 1024 * 1024 + 5
+        let path = NSTemporaryDirectory() + "cli-stdin-\(UUID().uuidString)"
+        defer { unlink(path) }
+        FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x7a, count: size))
+        let fromFile = try automation(["exec", "--stdin", path, "--", "wc", "-c"])
+        #expect(fromFile.status == 0 && fromFile.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(size), "\(fromFile)")
+        let fromPipe = try automation(["exec", "--stdin", "-", "--", "wc", "-c"], stdin: Data(repeating: 0x7a, count: 5_000_000))
+        #expect(fromPipe.status == 0 && fromPipe.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5000000", "\(fromPipe)")
+        let missing = try automation(["exec", "--stdin", "/no/such/file", "--", "cat"])
+        #expect(missing.status == 64 && missing.stderr.contains("/no/such/file"), "\(missing)")
+    }
+
     @Test("argv is never re-parsed by a shell")
     func argvIntact() throws {
         let tricky = ["a b", "$HOME", "`id`", "'\"", "*", "-n"]

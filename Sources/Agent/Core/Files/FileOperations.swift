@@ -31,7 +31,7 @@ enum FileOperations {
                 guard Glibc.symlink(p.target, p.path) == 0 else { throw Sys.error("symlink", p.path) }
                 return .success(.done(.symlink))
             case .list(let p): return .success(.list(try list(p.path)))
-            case .ping, .exec, .cancel, .shutdown:
+            case .ping, .exec, .cancel, .shutdown, .stdin:
                 return .failure(ProtocolError(.internalError, "\(body.operation.rawValue) is not a file operation"))
             }
         } catch let error as ProtocolError {

@@ -59,7 +59,7 @@ extension Session {
 
     private func handleRequest(_ request: Request) {
         let id = request.id
-        if execs[id] != nil || fileOpsInFlight.contains(id) {
+        if execs[id] != nil || fileOpsInFlight.contains(id) || stdinRequests.contains(id) {
             return sendError(id: id, ProtocolError(.duplicateID, "request \(id) is still in flight"))
         }
         do {
@@ -74,6 +74,8 @@ extension Session {
             startExec(id: id, params)
         case .cancel(let params):
             cancelExec(id: id, params)
+        case .stdin(let params):
+            feedStdin(id: id, params)
         case .shutdown:
             reply(id, .success(.done(.shutdown)))
             end = .shutdown

@@ -39,6 +39,8 @@ final class Session {
     var execs: [UInt64: RunningExec] = [:]
     var execByPID: [pid_t: UInt64] = [:]
     var fileOpsInFlight: Set<UInt64> = []
+    /// `exec.stdin` requests waiting for their bytes to reach the pipe.
+    var stdinRequests: Set<UInt64> = []
     lazy var fileQueue = DispatchQueue(label: "automation-agent.files")
     var end: End?
     let helloDeadline: UInt64
@@ -90,7 +92,7 @@ final class Session {
                         if exec.stdoutFD >= 0 { watch(exec.stdoutFD, POLLIN, .stdout(exec.id)) }
                         if exec.stderrFD >= 0 { watch(exec.stderrFD, POLLIN, .stderr(exec.id)) }
                     }
-                    if exec.stdinFD >= 0 { watch(exec.stdinFD, POLLOUT, .stdin(exec.id)) }
+                    if exec.stdinFD >= 0 && exec.stdin.pendingCount > 0 { watch(exec.stdinFD, POLLOUT, .stdin(exec.id)) }
                 }
             }
             let timeout = linesWaiting ? 0 : pollTimeout()

@@ -86,7 +86,16 @@ public final class AgentClient: TransportSink, Sendable {
     }
 
     /// Starts a process; iterate the result for its output, then await `result()`.
+    /// A stdin larger than one chunk is streamed with `exec.stdin` requests
+    /// (any size, at the process's pace) instead of riding in the request.
     public func exec(_ params: ExecParams) throws -> ExecCall {
+        var params = params
+        var streamed: Data?
+        if let stdin = params.stdin, stdin.count > ProtocolConstants.maxChunkSize {
+            streamed = stdin
+            params.stdin = nil
+            params.stdinStream = true
+        }
         let call: ExecCall = try state.withLock { state in
             if let closed = state.closed { throw closed }
             let id = state.nextID
@@ -101,6 +110,7 @@ public final class AgentClient: TransportSink, Sendable {
             state.withLock { _ = $0.execs.removeValue(forKey: call.id) }
             throw error
         }
+        if let streamed { call.feedStdinInBackground(streamed) }
         return call
     }
 
