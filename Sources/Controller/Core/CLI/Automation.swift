@@ -8,7 +8,8 @@ public struct Automation: AsyncParsableCommand {
         abstract: "Run a project's build and test work on this machine, your SSH hosts, or fresh EC2 instances.",
         discussion: """
             Targets: local (this machine), local:N (N slots here), ssh://[user@]host[:port].
-            Exit codes: a command's own status for exec; 1 tests failed; 64 usage error; \
+            Exit codes: a command's own status for exec; 1 tests failed (check-target: checks failed); \
+            3 the target refused the operation (file not found, permission denied); 64 usage error; \
             130 interrupted; 255 the tool's own failure (unreachable host, lost connection, cloud error).
             """,
         version: "automation \(AutomationVersion.current)",
