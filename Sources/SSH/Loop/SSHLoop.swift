@@ -1,4 +1,5 @@
 import CLibSSH2
+import Descriptors
 import Foundation
 import Logging
 
@@ -59,15 +60,25 @@ final class SSHLoop: @unchecked Sendable {
         self.label = label
         self.configuration = configuration
         self.logger = logger
-        var fds: [Int32] = [-1, -1]
-        _ = pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // Checked: without its wake-up pipe the loop could never be woken,
+        // so a failure (no descriptors left) fails the connection at start.
+        do {
+            let pipe = try FileDescriptor.pipe()
+            pipe.read.setNonBlocking()
+            pipe.write.setNonBlocking()
+            // Owned by this loop from here; closed in deinit.
+            self.wakeFD = pipe.read.release()
+            self.wakeWriteFD = pipe.write.release()
+            setupError = nil
+        } catch {
+            self.wakeFD = -1
+            self.wakeWriteFD = -1
+            setupError = SSHError(.connectFailed, "\(label): cannot create the connection's wake-up pipe (\(error)); close some files or raise the descriptor limit (ulimit -n).")
         }
-        self.wakeFD = fds[0]
-        self.wakeWriteFD = fds[1]
     }
+
+    /// Why the loop cannot run at all (set by `init`).
+    private let setupError: SSHError?
 
     deinit {
         readBuffer.deallocate()
@@ -81,6 +92,7 @@ final class SSHLoop: @unchecked Sendable {
     /// the outcome, and on success serves operations until closed or broken.
     func start(establish: @escaping @Sendable (SSHLoop) throws -> SSHConnectionInfo,
                completion: @escaping @Sendable (Result<SSHConnectionInfo, SSHError>) -> Void) {
+        if let setupError { return completion(.failure(setupError)) }
         SSHLoop.registryLock.lock()
         SSHLoop.running[ObjectIdentifier(self)] = self
         SSHLoop.registryLock.unlock()

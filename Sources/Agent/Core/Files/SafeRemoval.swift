@@ -1,5 +1,6 @@
 import AgentProtocol
 import CAgentSupport
+import Descriptors
 import Glibc
 
 /// `fs.remove`, resolved by the kernel rather than by comparing strings.
@@ -45,19 +46,25 @@ enum SafeRemoval {
         guard let name else {
             throw ProtocolError(.invalidField, "params.path: refusing to remove / ('\(path)')")
         }
-        let parent = open(parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard parent >= 0 else {
-            if errno == ENOENT && missingOK { return }
-            throw Sys.error("remove", path)
+        let parent: FileDescriptor
+        do {
+            parent = try FileDescriptor.open(parentPath, O_RDONLY | O_DIRECTORY)
+        } catch {
+            if error.code == ENOENT && missingOK { return }
+            throw Sys.error("remove", path, errno: error.code)
         }
-        defer { close(parent) }
+        try removeEntry(name, in: parent, path: path, recursive: recursive, missingOK: missingOK)
+    }
+
+    private static func removeEntry(_ name: String, in parent: borrowing FileDescriptor, path: String,
+                                    recursive: Bool, missingOK: Bool) throws(ProtocolError) {
         var st = Glibc.stat()
-        guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard fstatat(parent.rawValue, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
             if errno == ENOENT && missingOK { return }
             throw Sys.error("remove", path)
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
-            guard unlinkat(parent, name, 0) == 0 else { throw Sys.error("remove", path) }
+            guard unlinkat(parent.rawValue, name, 0) == 0 else { throw Sys.error("remove", path) }
             return
         }
         let identity = Identity(st)
@@ -65,12 +72,19 @@ enum SafeRemoval {
             throw ProtocolError(.permissionDenied, "remove \(path): refusing to remove \(what)")
         }
         if recursive {
-            let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw Sys.error("remove", path) }
-            defer { close(fd) }
-            try removeContents(fd, path, mount: mountID(fd, "", st))
+            let dir = try openDirectory(parent, name, path)
+            try removeContents(dir, path, mount: mountID(dir.rawValue, "", st))
         }
-        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 else { throw Sys.error("remove", path) }
+        guard unlinkat(parent.rawValue, name, AT_REMOVEDIR) == 0 else { throw Sys.error("remove", path) }
+    }
+
+    /// Opens a directory entry without following a symbolic link.
+    private static func openDirectory(_ parent: borrowing FileDescriptor, _ name: String, _ path: String) throws(ProtocolError) -> FileDescriptor {
+        do {
+            return try parent.openAt(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        } catch {
+            throw Sys.error("remove", path, errno: error.code)
+        }
     }
 
     /// The parent directory and the last component; nil name for `/`, `//`…
@@ -89,7 +103,8 @@ enum SafeRemoval {
     }
 
     /// Empties the directory open at `fd` (which the caller closes).
-    private static func removeContents(_ fd: Int32, _ path: String, mount: UInt64) throws(ProtocolError) {
+    private static func removeContents(_ dir: borrowing FileDescriptor, _ path: String, mount: UInt64) throws(ProtocolError) {
+        let fd = dir.rawValue
         for name in try entries(fd, path) {
             let child = "\(path)/\(name)"
             var st = Glibc.stat()
@@ -105,12 +120,8 @@ enum SafeRemoval {
                 throw ProtocolError(.permissionDenied,
                     "remove \(child): another filesystem is mounted there; not crossing into it (unmount it first)")
             }
-            let sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard sub >= 0 else { throw Sys.error("remove", child) }
-            do {
-                defer { close(sub) }
-                try removeContents(sub, child, mount: mount)
-            }
+            let sub = try openDirectory(dir, name, child)
+            try removeContents(sub, child, mount: mount)
             guard unlinkat(fd, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw Sys.error("remove", child) }
         }
     }
