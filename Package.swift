@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Scheduling", path: "Sources/Scheduling"),
         .target(
             name: "SSH",
-            dependencies: ["CLibSSH2", "Descriptors", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibSSH2", "COpenSSL", "Descriptors", .product(name: "Logging", package: "swift-log")],
             path: "Sources/SSH"
         ),
         .target(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SSH
 
 /// The `automation` command line.
 public struct Automation: AsyncParsableCommand {
@@ -30,6 +31,7 @@ public enum AutomationMain {
     public static func run() async {
         // Every peer (agent pipe, socket, SSH channel) reports a broken stream as an error.
         signal(SIGPIPE, SIG_IGN)
+        LibSSH2.initialize()
         await Automation.main()
     }
 }
