@@ -25,6 +25,10 @@ final class SSHLoop: @unchecked Sendable {
     private var failure: SSHError?
     private var stopRequested = false
     private var pendingStreamWork = false
+    /// Handles that live as long as the session unless released earlier
+    /// (SFTP subsystems): teardown releases what is left, once, before
+    /// freeing the session, so a lost connection leaks nothing.
+    private var sessionResources: [ObjectIdentifier: () -> Void] = [:]
     /// Read and write ends of the wake-up pipe.
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
@@ -156,13 +160,28 @@ final class SSHLoop: @unchecked Sendable {
     /// Queues fire-and-forget cleanup (freeing a handle from a deinit).
     func submitCleanup(_ what: String, _ body: @escaping (SSHLoop) -> Bool) {
         let operation = LoopOperation(
-            what: what, timeout: .seconds(5),
+            what: what, timeout: .seconds(5), isCleanup: true,
             step: { loop in body(loop) ? .done : .pending }, fail: { _ in })
         lock.lock()
         let alive = failure == nil
         if alive { incoming.append(operation) }
         lock.unlock()
         if alive { wake() }
+    }
+
+    /// Registers a handle that teardown must release if its owner has not.
+    func registerSessionResource(_ owner: ObjectIdentifier, release: @escaping () -> Void) {
+        lock.lock()
+        if failure == nil { sessionResources[owner] = release }
+        lock.unlock()
+    }
+
+    /// Takes the registration back; false when teardown already released it
+    /// (the owner must not touch its handle then: the session is gone).
+    func unregisterSessionResource(_ owner: ObjectIdentifier) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return sessionResources.removeValue(forKey: owner) != nil
     }
 
     /// Tells the loop that a stream has bytes to send or a state change.
@@ -334,7 +353,15 @@ final class SSHLoop: @unchecked Sendable {
         if failure == nil { failure = error }
         let queued = incoming
         incoming.removeAll()
+        let resources = sessionResources
+        sessionResources.removeAll()
         lock.unlock()
+        if session != nil {
+            // One attempt each, while the session still exists: handles
+            // first (abandoned transfers), then the subsystems they belong to.
+            for operation in operations + queued where operation.isCleanup { _ = try? operation.step(self) }
+            for release in resources.values { release() }
+        }
         for operation in operations + queued { operation.fail(error) }
         operations.removeAll()
         for stream in streams { stream.abort(error) }
