@@ -28,7 +28,7 @@ extension SFTPClient {
         let transfer = UploadState(file: consume local, total: UInt64(info.st_size), chunkSize: chunkSize,
                                    remotePath: remotePath, mode: mode, progress: progress)
         let sftp = handle
-        try await loop.perform("uploading \(remotePath)") { loop -> Bool? in
+        _ = try await loop.perform("uploading \(remotePath)") { loop -> Bool? in
             do {
                 return try transfer.step(sftp: sftp, loop: loop, client: self) ? true : nil
             } catch {
@@ -57,7 +57,7 @@ extension SFTPClient {
         let transfer = DownloadState(file: consume local, total: info.size, chunkSize: chunkSize, remotePath: remotePath, progress: progress)
         let sftp = handle
         do {
-            try await loop.perform("downloading \(remotePath)") { loop -> Bool? in
+            _ = try await loop.perform("downloading \(remotePath)") { loop -> Bool? in
                 do {
                     return try transfer.step(sftp: sftp, loop: loop, client: self) ? true : nil
                 } catch {
