@@ -105,7 +105,7 @@ struct CLITests {
     @Test("usage errors exit 64 with a message, not a trace")
     func usageErrors() throws {
         for arguments in [["exec"], ["exec", "--target", "ftp://x", "--", "true"], ["exec", "--env", "NOEQUALS", "--", "true"],
-                          ["ping", "--count", "0"], ["exec", "--target", "local:0", "--", "true"], ["frobnicate"]] {
+                          ["ping", "--count", "0"], ["ping", "--count", "99999999999999"], ["exec", "--target", "local:0", "--", "true"], ["frobnicate"]] {
             let run = try automation(arguments)
             #expect(run.status == 64, "\(arguments): \(run.status) \(run.stderr)")
             #expect(run.stderr.contains("Error") || run.stderr.contains("error"), "\(arguments)")
