@@ -433,6 +433,14 @@ final class SSHLoop: @unchecked Sendable {
         return SSHError(code, "\(label): \(what) failed: \(lastErrorMessage()) (libssh2 error \(rc)).", libssh2Code: rc)
     }
 
+    /// The one place a channel is freed (a refused exec's, or a stream's at
+    /// the end of its close sequence): false while libssh2 wants to be called
+    /// again (EAGAIN). Each caller owns its channel and calls this until true,
+    /// then forgets the pointer.
+    static func freeChannel(_ channel: OpaquePointer) -> Bool {
+        libssh2_channel_free(channel) != LIBSSH2_ERROR_EAGAIN
+    }
+
     static func isSocketError(_ rc: Int32) -> Bool {
         rc == LIBSSH2_ERROR_SOCKET_DISCONNECT || rc == LIBSSH2_ERROR_SOCKET_SEND
             || rc == LIBSSH2_ERROR_SOCKET_RECV || rc == LIBSSH2_ERROR_SOCKET_NONE
