@@ -29,18 +29,21 @@ let package = Package(
         // GNU libc extensions the agent needs (posix_spawn chdir, pipe2, accept4).
         .target(name: "CAgentSupport", path: "Sources/CAgentSupport"),
 
+        // One owner per file descriptor, shared by the agent and the controller.
+        .target(name: "Descriptors", dependencies: ["CAgentSupport"], path: "Sources/Descriptors"),
+
         // Wire protocol.
         .target(name: "AgentProtocol", path: "Sources/Protocol"),
 
         // Agent.
-        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport"], path: "Sources/Agent/Core"),
+        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "Descriptors"], path: "Sources/Agent/Core"),
         .executableTarget(name: "automation-agent", dependencies: ["AgentCore"], path: "Sources/Agent/Main"),
 
         // Controller building blocks.
         .target(name: "Scheduling", path: "Sources/Scheduling"),
         .target(
             name: "SSH",
-            dependencies: ["CLibSSH2", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibSSH2", "COpenSSL", "Descriptors", .product(name: "Logging", package: "swift-log")],
             path: "Sources/SSH"
         ),
         .target(
@@ -51,7 +54,7 @@ let package = Package(
         .target(
             name: "AutomationKit",
             dependencies: [
-                "AgentProtocol", "CAgentSupport", "Scheduling", "SSH", "AWS",
+                "AgentProtocol", "CAgentSupport", "Descriptors", "Scheduling", "SSH", "AWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

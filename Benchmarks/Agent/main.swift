@@ -4,6 +4,7 @@
 //
 //   swift build -c release --product automation-bench
 //   .build/release/automation-bench [--agent PATH] [--iterations N]
+//   .build/release/automation-bench [--agent PATH] --burst 1000   (reply fairness, issue 12)
 import AgentProtocol
 import AutomationKit
 import Foundation
@@ -12,19 +13,25 @@ import Logging
 
 var agentPath: String?
 var iterations = 5000
+var burst: Int?
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     switch flag {
     case "--agent": agentPath = arguments.popFirst()
     case "--iterations": iterations = Int(arguments.popFirst() ?? "") ?? iterations
+    case "--burst": burst = Int(arguments.popFirst() ?? "").flatMap { (1...10_000).contains($0) ? $0 : nil } ?? 1000
     default:
-        FileHandle.standardError.write(Data("usage: automation-bench [--agent PATH] [--iterations N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: automation-bench [--agent PATH] [--iterations N] [--burst N]\n".utf8))
         exit(64)
     }
 }
 let agent = try agentPath ?? AgentBinary.locate()
 var logger = Logger(label: "bench")
 logger.logLevel = .error
+if let burst {
+    try await printBurst(agent: agent, count: burst, rounds: 5, logger: logger)
+    exit(0)
+}
 
 func measure(_ count: Int, _ body: () async throws -> Void) async throws -> LatencyStats {
     for _ in 0..<min(200, count / 10) { try await body() }  // warm-up

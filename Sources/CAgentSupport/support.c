@@ -29,3 +29,14 @@ int cagent_accept_cloexec(int fd) {
 int cagent_socket_cloexec(int domain, int type, int protocol) {
     return socket(domain, type | SOCK_CLOEXEC, protocol);
 }
+
+#include <sys/stat.h>
+
+int cagent_mount_id(int dirfd, const char *name, unsigned long long *mount_id) {
+    struct statx stx;
+    int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | (name[0] == '\0' ? AT_EMPTY_PATH : 0);
+    if (statx(dirfd, name, flags, STATX_MNT_ID, &stx) != 0) return -1;
+    if (!(stx.stx_mask & STATX_MNT_ID)) { errno = ENOSYS; return -1; }
+    *mount_id = stx.stx_mnt_id;
+    return 0;
+}

@@ -38,6 +38,7 @@ extension AgentMessage: Codable {
             case .stat: body = .stat(try c.decode(FileInfo.self, forKey: .result))
             case .read: body = .read(try c.decode(ReadResult.self, forKey: .result))
             case .list: body = .list(try c.decode(ListResult.self, forKey: .result))
+            case .stdin: body = .stdin(try c.decode(StdinResult.self, forKey: .result))
             case .mkdir, .write, .remove, .chmod, .chown, .symlink, .shutdown: body = .done(op)
             }
             self = .reply(Reply(id: id, seq: seq, outcome: .success(body)))
@@ -78,6 +79,7 @@ extension AgentMessage: Codable {
                 case .stat(let r): try c.encode(r, forKey: .result)
                 case .read(let r): try c.encode(r, forKey: .result)
                 case .list(let r): try c.encode(r, forKey: .result)
+                case .stdin(let r): try c.encode(r, forKey: .result)
                 }
             }
         }

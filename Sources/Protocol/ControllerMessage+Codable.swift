@@ -13,7 +13,11 @@ extension ControllerMessage: Codable {
         case "hello":
             self = .hello(try ControllerHello(from: decoder))
         case "ack":
-            self = .ack(seq: try c.decode(UInt64.self, forKey: .seq))
+            do {
+                self = .ack(seq: try c.decode(UInt64.self, forKey: .seq))
+            } catch let error as DecodingError {
+                throw AttributedError(id: nil, error: ProtocolError(fieldDecoding: error))
+            }
         case "request":
             let id: UInt64
             do {
@@ -24,7 +28,7 @@ extension ControllerMessage: Codable {
             do {
                 self = .request(Request(id: id, body: try Self.decodeBody(c)))
             } catch let error as DecodingError {
-                throw AttributedError(id: id, error: ProtocolError(decoding: error))
+                throw AttributedError(id: id, error: ProtocolError(fieldDecoding: error))
             } catch let error as ProtocolError {
                 throw AttributedError(id: id, error: error)
             }
@@ -53,6 +57,7 @@ extension ControllerMessage: Codable {
         case .chown: return .chown(try params(ChownParams.self))
         case .symlink: return .symlink(try params(SymlinkParams.self))
         case .list: return .list(try params(ListParams.self))
+        case .stdin: return .stdin(try params(StdinParams.self))
         }
     }
 
@@ -84,6 +89,7 @@ extension ControllerMessage: Codable {
             case .chown(let p): try c.encode(p, forKey: .params)
             case .symlink(let p): try c.encode(p, forKey: .params)
             case .list(let p): try c.encode(p, forKey: .params)
+            case .stdin(let p): try c.encode(p, forKey: .params)
             }
         }
     }

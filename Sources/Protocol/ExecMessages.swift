@@ -15,9 +15,11 @@ public struct ExecParams: Codable, Sendable, Equatable {
     /// Wall-clock limit; on expiry the process group gets SIGTERM, then SIGKILL after `killGraceMs`.
     public var timeoutMs: Int?
     public var killGraceMs: Int?
+    /// Keep stdin open after `stdin` for `exec.stdin` requests (any size, flow-controlled).
+    public var stdinStream: Bool?
 
     public init(argv: [String], env: [String: String]? = nil, clearEnv: Bool? = nil, unsetEnv: [String]? = nil,
-                cwd: String? = nil, stdin: Data? = nil, timeoutMs: Int? = nil, killGraceMs: Int? = nil) {
+                cwd: String? = nil, stdin: Data? = nil, timeoutMs: Int? = nil, killGraceMs: Int? = nil, stdinStream: Bool? = nil) {
         self.argv = argv
         self.env = env
         self.clearEnv = clearEnv
@@ -26,6 +28,7 @@ public struct ExecParams: Codable, Sendable, Equatable {
         self.stdin = stdin
         self.timeoutMs = timeoutMs
         self.killGraceMs = killGraceMs
+        self.stdinStream = stdinStream
     }
 }
 

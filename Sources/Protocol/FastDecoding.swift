@@ -61,6 +61,10 @@ extension ExecParams {
             guard let b = value.bool else { return nil }
             clearEnv = b
         }
+        if let value = params["stdinStream"] {
+            guard let b = value.bool else { return nil }
+            stdinStream = b
+        }
         if let value = params["unsetEnv"] {
             guard case .array(let names) = value else { return nil }
             var unset: [String] = []

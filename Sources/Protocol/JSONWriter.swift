@@ -227,6 +227,7 @@ extension ControllerMessage {
                 if let stdin = p.stdin { w.member("stdin", base64: stdin) }
                 if let timeout = p.timeoutMs { w.member("timeoutMs", timeout) }
                 if let grace = p.killGraceMs { w.member("killGraceMs", grace) }
+                if let stream = p.stdinStream { w.member("stdinStream", stream) }
                 w.endObject()
             default:
                 return nil

@@ -74,6 +74,11 @@ public struct LineFramer: Sendable {
         return buffer.isEmpty ? nil : .line(buffer)
     }
 
+    /// True for an empty or whitespace-only line, which the protocol ignores.
+    public static func isBlank(_ line: [UInt8]) -> Bool {
+        line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
+
     private static func findNewline(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
         var i = start
         let n = bytes.count

@@ -54,7 +54,20 @@ public struct MessageCodec {
     public func decodeControllerLine(_ line: [UInt8]) -> Result<ControllerMessage, LineError> {
         guard String(validating: line, as: UTF8.self) != nil else { return .failure(Self.notUTF8) }
         if let message = ControllerMessage.fastDecode(line) { return .success(message) }
-        return decodeWithCodable(ControllerMessage.self, line)
+        return Self.attributed(decodeWithCodable(ControllerMessage.self, line), line)
+    }
+
+    /// Foundation's decoder rejects a number out of its field's range (`-1`
+    /// for an unsigned field, `1e308` for an integer) as "not valid JSON",
+    /// without a coding path, before any of our code sees the message. When
+    /// the line is in fact valid JSON, that is a bad field value of the
+    /// request the line names: `invalid_field` with its id.
+    private static func attributed(_ result: Result<ControllerMessage, LineError>, _ line: [UInt8]) -> Result<ControllerMessage, LineError> {
+        guard case .failure(let failure) = result, failure.error.code == .badJSON,
+              let root = JSONScanner.parse(line), case .object = root else { return result }
+        let id = root["type"]?.string == "request" ? root["id"]?.uint64 : nil
+        let detail = failure.error.message.hasPrefix("not valid JSON: ") ? String(failure.error.message.dropFirst(16)) : failure.error.message
+        return .failure(LineError(id: id, error: ProtocolError(.invalidField, "a number is outside the range of its field (a negative id, mode, uid or seq, or a fraction or exponent too large for an integer): \(detail)")))
     }
 
     /// Decodes what the controller receives.
@@ -117,6 +130,17 @@ extension ProtocolError {
             }
         @unknown default:
             self.init(.badJSON, "\(error)")
+        }
+    }
+
+    /// For an error inside a message whose JSON already parsed (its `type` was
+    /// read): Foundation reports an out-of-range number (`-1` for an unsigned
+    /// field, `1e308` for an integer) without a coding path, which would read
+    /// as `bad_json`; here it is a bad field value.
+    init(fieldDecoding error: DecodingError) {
+        self.init(decoding: error)
+        if code == .badJSON || code == .badMessage {
+            self = ProtocolError(.invalidField, message.hasPrefix("not valid JSON: ") ? "a field has an invalid value: " + message.dropFirst(16) : message)
         }
     }
 

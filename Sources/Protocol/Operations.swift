@@ -15,6 +15,7 @@ public enum Operation: String, Sendable, CaseIterable, Codable {
     case symlink = "fs.symlink"
     case list = "fs.list"
     case shutdown
+    case stdin = "exec.stdin"
 }
 
 /// What a request asks for.
@@ -32,6 +33,7 @@ public enum RequestBody: Sendable, Equatable {
     case symlink(SymlinkParams)
     case list(ListParams)
     case shutdown
+    case stdin(StdinParams)
 
     public var operation: Operation {
         switch self {
@@ -48,6 +50,7 @@ public enum RequestBody: Sendable, Equatable {
         case .symlink: .symlink
         case .list: .list
         case .shutdown: .shutdown
+        case .stdin: .stdin
         }
     }
 }
@@ -62,6 +65,7 @@ public enum ReplyBody: Sendable, Equatable {
     case stat(FileInfo)
     case read(ReadResult)
     case list(ListResult)
+    case stdin(StdinResult)
 
     public var operation: Operation {
         switch self {
@@ -72,6 +76,7 @@ public enum ReplyBody: Sendable, Equatable {
         case .stat: .stat
         case .read: .read
         case .list: .list
+        case .stdin: .stdin
         }
     }
 }

@@ -12,4 +12,9 @@ public enum ProtocolConstants {
     /// Bytes of unacknowledged events the agent lets build up before it stops
     /// reading process output (the flow-control window).
     public static let defaultWindow = 8 * 1024 * 1024
+    /// Longest `timeoutMs` or `killGraceMs` accepted: 365 days. Bounded so that
+    /// a deadline in nanoseconds on a monotonic clock can never overflow.
+    public static let maxDurationMs = 365 * 24 * 3600 * 1000
+    /// Largest `fs.read` offset accepted (2^62), so offset + length cannot overflow.
+    public static let maxFileOffset: Int64 = 1 << 62
 }

@@ -18,10 +18,10 @@ extension RequestBody {
             if let stdin = p.stdin, stdin.count > ProtocolConstants.maxExecStdin {
                 throw ProtocolError(.tooLarge, "params.stdin: \(stdin.count) bytes, at most \(ProtocolConstants.maxExecStdin)")
             }
-            try Self.checkNonNegative(p.timeoutMs, "params.timeoutMs")
-            try Self.checkNonNegative(p.killGraceMs, "params.killGraceMs")
+            try Self.checkDuration(p.timeoutMs, "params.timeoutMs")
+            try Self.checkDuration(p.killGraceMs, "params.killGraceMs")
         case .cancel(let p):
-            try Self.checkNonNegative(p.killGraceMs, "params.killGraceMs")
+            try Self.checkDuration(p.killGraceMs, "params.killGraceMs")
             if let signal = p.signal, !(1...64).contains(signal) {
                 throw ProtocolError(.invalidField, "params.signal: \(signal) is not a signal number")
             }
@@ -34,14 +34,18 @@ extension RequestBody {
             try Self.checkMode(p.mode)
         case .read(let p):
             try Self.checkPath(p.path, "params.path")
-            if let offset = p.offset, offset < 0 {
-                throw ProtocolError(.invalidField, "params.offset: must not be negative")
+            if let offset = p.offset, !(0...ProtocolConstants.maxFileOffset).contains(offset) {
+                throw ProtocolError(.invalidField, "params.offset: \(offset) is outside 0...\(ProtocolConstants.maxFileOffset)")
             }
             try Self.checkNonNegative(p.length, "params.length")
         case .remove(let p):
             try Self.checkPath(p.path, "params.path")
-            if p.path.utf8.count == 1 {
+            let parts = p.path.split(separator: "/")
+            if parts.isEmpty {
                 throw ProtocolError(.invalidField, "params.path: refusing to remove /")
+            }
+            if parts.contains(where: { $0 == "." || $0 == ".." }) {
+                throw ProtocolError(.invalidField, "params.path: '\(p.path)' has '.' or '..' components; give the path itself")
             }
         case .chmod(let p):
             try Self.checkPath(p.path, "params.path")
@@ -53,6 +57,10 @@ extension RequestBody {
                 throw ProtocolError(.invalidField, "params.target: must be a non-empty path without NUL bytes")
             }
         case .list(let p): try Self.checkPath(p.path, "params.path")
+        case .stdin(let p):
+            if let data = p.data, data.count > ProtocolConstants.maxChunkSize {
+                throw ProtocolError(.tooLarge, "params.data: \(data.count) bytes, at most \(ProtocolConstants.maxChunkSize) per exec.stdin")
+            }
         }
     }
 
@@ -68,6 +76,13 @@ extension RequestBody {
     private static func checkMode(_ mode: UInt32?) throws(ProtocolError) {
         if let mode, mode > 0o7777 {
             throw ProtocolError(.invalidField, "params.mode: \(mode) is above 0o7777")
+        }
+    }
+
+    /// Durations are bounded so that no deadline computed from them can overflow.
+    private static func checkDuration(_ value: Int?, _ field: String) throws(ProtocolError) {
+        if let value, !(0...ProtocolConstants.maxDurationMs).contains(value) {
+            throw ProtocolError(.invalidField, "\(field): \(value) ms is outside 0...\(ProtocolConstants.maxDurationMs) (365 days)")
         }
     }
 

@@ -56,6 +56,16 @@ enum AgentHarness {
         }
         return condition()
     }
+
+    /// `eventually` for an async condition.
+    static func eventuallyAsync(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return await condition()
+    }
 }
 
 extension ExecParams {

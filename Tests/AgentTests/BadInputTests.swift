@@ -37,6 +37,21 @@ struct BadInputTests {
         ("invalid UTF-8", Array(#"{"type":"request","id":1,"op":"ping","x":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8), "bad_utf8", nil),
         ("oversized line", [UInt8](repeating: 0x61, count: 4 * 1024 * 1024 + 10), "line_too_long", nil),
         ("huge number", Array(#"{"type":"request","id":1e400,"op":"ping"}"#.utf8), "invalid_field", nil),
+        // Issue 12: each of these crashed the agent (SIGILL) or lost the request's id.
+        ("timeout that overflowed", Array(#"{"type":"request","id":30,"op":"exec","params":{"argv":["true"],"timeoutMs":18446743524994}}"#.utf8), "invalid_field", 30),
+        ("timeout 1e13", Array(#"{"type":"request","id":31,"op":"exec","params":{"argv":["true"],"timeoutMs":10000000000000}}"#.utf8), "invalid_field", 31),
+        ("kill grace that overflowed", Array(#"{"type":"request","id":32,"op":"exec","params":{"argv":["true"],"killGraceMs":18446744073710}}"#.utf8), "invalid_field", 32),
+        ("cancel grace that overflowed", Array(#"{"type":"request","id":33,"op":"cancel","params":{"target":1,"killGraceMs":18446744073710}}"#.utf8), "invalid_field", 33),
+        ("timeout 1e308", Array(#"{"type":"request","id":34,"op":"exec","params":{"argv":["true"],"timeoutMs":1e308}}"#.utf8), "invalid_field", 34),
+        ("mode -1", Array(#"{"type":"request","id":35,"op":"fs.chmod","params":{"path":"/tmp","mode":-1}}"#.utf8), "invalid_field", 35),
+        ("uid -1", Array(#"{"type":"request","id":36,"op":"fs.chown","params":{"path":"/tmp","uid":-1}}"#.utf8), "invalid_field", 36),
+        ("ack seq -1", Array(#"{"type":"ack","seq":-1}"#.utf8), "invalid_field", nil),
+        ("read offset near Int64.max", Array(#"{"type":"request","id":37,"op":"fs.read","params":{"path":"/etc/hostname","offset":9223372036854775807}}"#.utf8), "invalid_field", 37),
+        ("removing /tmp/..", Array(#"{"type":"request","id":38,"op":"fs.remove","params":{"path":"/tmp/..","recursive":true}}"#.utf8), "invalid_field", 38),
+        ("removing //", Array(#"{"type":"request","id":39,"op":"fs.remove","params":{"path":"//","recursive":true}}"#.utf8), "invalid_field", 39),
+        ("removing /.", Array(#"{"type":"request","id":40,"op":"fs.remove","params":{"path":"/.","recursive":true}}"#.utf8), "invalid_field", 40),
+        ("signal 0", Array(#"{"type":"request","id":41,"op":"cancel","params":{"target":1,"signal":0}}"#.utf8), "invalid_field", 41),
+        ("length -1", Array(#"{"type":"request","id":42,"op":"fs.read","params":{"path":"/etc/hostname","length":-1}}"#.utf8), "invalid_field", 42),
     ]
 
     @Test("each malformed input gets its code and the agent still answers pings")
@@ -55,6 +70,16 @@ struct BadInputTests {
             #expect(pong.id == UInt64(pingID) && pong["op"] as? String == "ping", "after \(name): \(pong)")
         }
         #expect(agent.process.isRunning)
+    }
+
+    @Test("blank and whitespace-only lines are ignored, as the spec says")
+    func blankLines() throws {
+        let agent = try RawAgent()
+        _ = agent.hello()
+        agent.send([0x0A, 0x20, 0x20, 0x0A, 0x09, 0x0D, 0x0A])
+        agent.send(#"{"type":"request","id":7,"op":"ping"}"#)
+        let pong = try #require(agent.reply())
+        #expect(pong.id == 7 && pong.errorCode == nil, "blank lines were answered: \(pong)")
     }
 
     @Test("a duplicate id in flight is refused while the first request carries on")

@@ -12,10 +12,12 @@ struct ListenerTests {
         let port: UInt16
         let token: String
 
-        init(idleTimeout: String = "60") throws {
+        /// `launcher` runs before the agent and execs it (prlimit, to lower its descriptor limit).
+        init(idleTimeout: String = "60", launcher: [String] = []) throws {
             let stdout = Pipe()
-            process.executableURL = URL(fileURLWithPath: try AgentHarness.binary())
-            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--idle-timeout", idleTimeout]
+            let command = launcher + [try AgentHarness.binary(), "serve", "--listen", "127.0.0.1:0", "--idle-timeout", idleTimeout]
+            process.executableURL = URL(fileURLWithPath: command[0])
+            process.arguments = Array(command.dropFirst())
             process.standardOutput = stdout
             try process.run()
             var line = Data()

@@ -9,10 +9,16 @@ final class RawAgent {
     private let output = Pipe()
     private var buffer: [UInt8] = []
 
-    init(arguments: [String] = ["--stdio"]) throws {
+    /// `launcher` runs first and execs the agent (with the agent's path and
+    /// `arguments` appended); `environment` entries are added to the agent's.
+    init(arguments: [String] = ["--stdio"], launcher: [String] = [], environment: [String: String] = [:]) throws {
         signal(SIGPIPE, SIG_IGN)
-        process.executableURL = URL(fileURLWithPath: try AgentHarness.binary())
-        process.arguments = arguments
+        let command = launcher + [try AgentHarness.binary()] + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -29,6 +35,12 @@ final class RawAgent {
 
     func send(_ bytes: [UInt8]) {
         input.fileHandleForWriting.write(Data(bytes))
+    }
+
+    /// Lets one write of up to `bytes` land in the agent's stdin at once
+    /// (F_SETPIPE_SZ), so the agent sees a burst as a single read.
+    func enlargeInputPipe(to bytes: Int32 = 1 << 20) -> Bool {
+        fcntl(input.fileHandleForWriting.fileDescriptor, 1031 /* F_SETPIPE_SZ */, bytes) >= bytes
     }
 
     func closeInput() {
@@ -67,6 +79,12 @@ final class RawAgent {
             if message["type"] as? String == "reply" { return message }
         }
         return nil
+    }
+
+    /// Sends a request and returns its reply.
+    func request(_ id: UInt64, _ op: String, _ params: String) -> [String: Any]? {
+        send(#"{"type":"request","id":\#(id),"op":"\#(op)","params":\#(params)}"#)
+        return reply()
     }
 
     func hello() -> [String: Any]? {

@@ -55,6 +55,28 @@ struct CLITests {
         #expect(badDir.stderr.contains("/no/such/dir"))
     }
 
+    @Test("non-finite or absurd durations are a usage error (64), never a crash",
+          arguments: ["inf", "nan", "1e300", "1e13", "-1", "0"])
+    func absurdTimeouts(value: String) throws {
+        let run = try automation(["exec", "--timeout", value, "--", "true"])
+        #expect(run.status == 64, "--timeout \(value): status \(run.status), stderr \(run.stderr)")
+        #expect(run.stderr.contains("--timeout"))
+    }
+
+    @Test("--stdin streams files and pipes of any size (was capped at 3 MiB)")
+    func largeStdin() throws {
+        let size = 12 * 1024 * 1024 + 5
+        let path = NSTemporaryDirectory() + "cli-stdin-\(UUID().uuidString)"
+        defer { unlink(path) }
+        FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x7a, count: size))
+        let fromFile = try automation(["exec", "--stdin", path, "--", "wc", "-c"])
+        #expect(fromFile.status == 0 && fromFile.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(size), "\(fromFile)")
+        let fromPipe = try automation(["exec", "--stdin", "-", "--", "wc", "-c"], stdin: Data(repeating: 0x7a, count: 5_000_000))
+        #expect(fromPipe.status == 0 && fromPipe.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5000000", "\(fromPipe)")
+        let missing = try automation(["exec", "--stdin", "/no/such/file", "--", "cat"])
+        #expect(missing.status == 64 && missing.stderr.contains("/no/such/file"), "\(missing)")
+    }
+
     @Test("argv is never re-parsed by a shell")
     func argvIntact() throws {
         let tricky = ["a b", "$HOME", "`id`", "'\"", "*", "-n"]
@@ -83,7 +105,7 @@ struct CLITests {
     @Test("usage errors exit 64 with a message, not a trace")
     func usageErrors() throws {
         for arguments in [["exec"], ["exec", "--target", "ftp://x", "--", "true"], ["exec", "--env", "NOEQUALS", "--", "true"],
-                          ["ping", "--count", "0"], ["exec", "--target", "local:0", "--", "true"], ["frobnicate"]] {
+                          ["ping", "--count", "0"], ["ping", "--count", "99999999999999"], ["exec", "--target", "local:0", "--", "true"], ["frobnicate"]] {
             let run = try automation(arguments)
             #expect(run.status == 64, "\(arguments): \(run.status) \(run.stderr)")
             #expect(run.stderr.contains("Error") || run.stderr.contains("error"), "\(arguments)")

@@ -4,8 +4,8 @@ import Testing
 
 @Suite("put, get and check-target against a real sshd", .serialized)
 struct SSHCommandTests {
-    @Test func putGetAndCheckTarget() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func putGetAndCheckTarget() async throws {
+        try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
             let automation = try AgentHostFixture.automationBinary()
@@ -29,7 +29,8 @@ struct SSHCommandTests {
             #expect(FileManager.default.contents(atPath: back) == bytes)
 
             let missing = try CLI.run([automation, "get", "no-such-file", back] + target)
-            #expect(missing.status == 255)
+            // The host answered (no such file): a target error, not the tool's own failure (255) nor "tests failed" (1).
+            #expect(missing.status == 4)
             #expect(missing.stderr.contains("no-such-file"))
 
             let check = try CLI.run([automation, "check-target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)"] + connection)
@@ -43,7 +44,7 @@ struct SSHCommandTests {
     }
 
     @Test("after aws launch: ssh:// targets use the pinned host keys and the namespace key from the state directory, no flags",
-          .enabled(if: SSHDFixture.runnable, "needs root and /usr/sbin/sshd"))
+          .enabled(if: SSHDFixture.enabled, "needs root and /usr/sbin/sshd"))
     func stateDirectoryKeysNeedNoFlags() async throws {
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
@@ -74,7 +75,7 @@ struct SSHCommandTests {
     }
 
     @Test("an address map sends a target's connection elsewhere; its host key is still checked under the target's name",
-          .enabled(if: SSHDFixture.runnable, "needs root and /usr/sbin/sshd"))
+          .enabled(if: SSHDFixture.enabled, "needs root and /usr/sbin/sshd"))
     func addressMapRedirectsTheConnection() async throws {
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd

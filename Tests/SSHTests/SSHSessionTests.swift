@@ -5,8 +5,8 @@ import Testing
 
 @Suite("SSH session against a real sshd", .serialized)
 struct SSHSessionTests {
-    @Test func execRunsACommandAndReportsItsStatus() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func execRunsACommandAndReportsItsStatus() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect()
             defer { session.close() }
@@ -17,8 +17,8 @@ struct SSHSessionTests {
         }
     }
 
-    @Test func ecdsaKeyLogsIn() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func ecdsaKeyLogsIn() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect(key: sshd.ecdsaKey)
             defer { session.close() }
@@ -26,8 +26,8 @@ struct SSHSessionTests {
         }
     }
 
-    @Test func wrongPinnedHostKeyIsRefusedWithBothFingerprints() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func wrongPinnedHostKeyIsRefusedWithBothFingerprints() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let wrong = "SHA256:" + String(repeating: "A", count: 43)
             var configuration = try sshd.configuration()
@@ -41,8 +41,8 @@ struct SSHSessionTests {
         }
     }
 
-    @Test func knownHostsAreStrictUnlessAcceptNewAndMismatchIsRefused() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func knownHostsAreStrictUnlessAcceptNewAndMismatchIsRefused() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let state = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString.prefix(8))").path
             defer { try? FileManager.default.removeItem(atPath: state) }
@@ -78,8 +78,8 @@ struct SSHSessionTests {
         }
     }
 
-    @Test func wrongClientKeyIsRefusedAndTheAttemptListed() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func wrongClientKeyIsRefusedAndTheAttemptListed() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let error = await #expect(throws: SSHError.self) { _ = try await sshd.connect(key: sshd.strangerKey) }
             #expect(error?.code == .authenticationFailed)
@@ -88,8 +88,8 @@ struct SSHSessionTests {
         }
     }
 
-    @Test func rsaKeyGetsTheExplainedError() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func rsaKeyGetsTheExplainedError() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let error = await #expect(throws: SSHError.self) { _ = try await sshd.connect(key: sshd.rsaKey) }
             #expect(error?.code == .unsupportedKey)
@@ -126,8 +126,8 @@ struct SSHSessionTests {
         #expect(elapsed < .seconds(30), "the handshake timeout, not a hang: \(elapsed)")
     }
 
-    @Test func sftpRoundTripKeepsContentAndMode() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func sftpRoundTripKeepsContentAndMode() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect()
             defer { session.close() }
@@ -151,8 +151,8 @@ struct SSHSessionTests {
         }
     }
 
-    @Test func killingTheConnectionFailsPendingWorkPromptly() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func killingTheConnectionFailsPendingWorkPromptly() async throws {
+        try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect()
             defer { session.close() }

@@ -7,8 +7,8 @@ import Testing
 
 @Suite("SSH target: deploy, tunnel, one connection", .serialized)
 struct SSHTargetTests {
-    @Test func agentUploadIsSkippedWhenTheHashMatchesAndRedoneWhenNot() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func agentUploadIsSkippedWhenTheHashMatchesAndRedoneWhenNot() async throws {
+        try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             // A binary of its own (unique bytes, unique hash): other suites share
             // this test user's cache and deploy the plain agent concurrently.
@@ -48,6 +48,20 @@ struct SSHTargetTests {
             let fourth = try await fixture.start(agentBinary: own)
             #expect(fourth.agent.uploaded)
             try await fourth.openClient().ping()
+
+            // Issue 12: a file of the right size but other content (here a
+            // script that would leave a mark) is caught by its SHA-256 before
+            // it runs, and replaced.
+            let marker = fixture.sshd.home + "/ran-tampered-agent"
+            var tampered = Array("#!/bin/sh\ntouch \"\(marker)\"\nexit 0\n".utf8)
+            tampered += [UInt8](repeating: 0x23, count: ownBytes.count - tampered.count)
+            FileManager.default.createFile(atPath: remote + ".tampered", contents: Data(tampered), attributes: [.posixPermissions: 0o755])
+            #expect(rename(remote + ".tampered", remote) == 0)
+            let fifth = try await fixture.start(agentBinary: own)
+            #expect(fifth.agent.uploaded)
+            #expect(!FileManager.default.fileExists(atPath: marker), "the tampered file was run")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: remote)) == ownBytes)
+            try await fifth.openClient().ping()
             let digest = String(first.agent.path.dropFirst(".cache/automation/agent-".count))
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.remoteCache)
                 .filter { $0.hasSuffix(".tmp") && ($0.contains(digest) || $0.contains(String(third.agent.path.suffix(64)))) }
@@ -55,8 +69,8 @@ struct SSHTargetTests {
         }
     }
 
-    @Test func sixtyFourConcurrentExecsShareOneConnection() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func sixtyFourConcurrentExecsShareOneConnection() async throws {
+        try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let host = try await fixture.start()
             let client = try await host.openClient()
@@ -82,8 +96,8 @@ struct SSHTargetTests {
         }
     }
 
-    @Test func hundredPingsCauseNoSSHExecBeyondTheAgentStart() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func hundredPingsCauseNoSSHExecBeyondTheAgentStart() async throws {
+        try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let host = try await fixture.start()
             #expect(fixture.sshd.execRequestCount == 1)
@@ -100,8 +114,8 @@ struct SSHTargetTests {
         }
     }
 
-    @Test func killingTheSSHConnectionFailsPendingAgentRequestsWithATransportError() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func killingTheSSHConnectionFailsPendingAgentRequestsWithATransportError() async throws {
+        try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let host = try await fixture.start()
             let client = try await host.openClient()
@@ -122,8 +136,8 @@ struct SSHTargetTests {
         }
     }
 
-    @Test func cliExecAndPingRunThroughAnSSHTarget() async throws {
-        guard try SSHDFixture.available() else { return }
+    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func cliExecAndPingRunThroughAnSSHTarget() async throws {
+        try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
             let automation = try AgentHostFixture.automationBinary()

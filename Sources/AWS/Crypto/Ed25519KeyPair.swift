@@ -42,8 +42,10 @@ public struct Ed25519KeyPair: Sendable {
 
     /// The private key in the unencrypted `openssh-key-v1` PEM format read by libssh2 and sshd.
     public func openSSHPrivateKey(comment: String = "") -> String {
-        var check = [UInt8](repeating: 0, count: 4)
-        _ = RAND_bytes(&check, 4)
+        // The check value only lets a reader detect a wrong passphrase; the
+        // system generator cannot fail silently as an unchecked RAND_bytes can.
+        var generator = SystemRandomNumberGenerator()
+        let check = (0..<4).map { _ in UInt8.random(in: 0...255, using: &generator) }
         var priv = SSHWireWriter()
         priv.raw(check)
         priv.raw(check)

@@ -30,6 +30,7 @@ public enum AgentMain {
         }
         ProcessRegistry.installSignalPolicy()
         markInheritedDescriptorsCloseOnExec()
+        raiseDescriptorLimit()
         if args == ["--stdio"] {
             runStdio()
         }
@@ -45,8 +46,8 @@ public enum AgentMain {
                 args.removeFirst()
                 options.endpoint = endpoint
             case "--idle-timeout":
-                guard let value = args.first, let seconds = Double(value), seconds >= 0 else {
-                    fail(64, "automation-agent: --idle-timeout needs a number of seconds")
+                guard let value = args.first, let seconds = Double(value), seconds >= 0, seconds <= 31_536_000 else {
+                    fail(64, "automation-agent: --idle-timeout needs a number of seconds from 0 to 31536000 (365 days)")
                 }
                 args.removeFirst()
                 options.idleTimeout = seconds
@@ -72,7 +73,9 @@ public enum AgentMain {
             if null > 2 { close(null) }
         }
         ProcessRegistry.shared.startReaper()
-        let session = Session(input: input, output: output, config: .init(requiredToken: nil))
+        guard let session = Session(input: input, output: output, config: .init(requiredToken: nil)) else {
+            fail(71, "automation-agent: cannot create a pipe: \(Sys.errorString(errno))")
+        }
         let end = session.run()
         if end == .shutdown { ProcessRegistry.shared.killAll() }
         exit(0)
@@ -92,6 +95,18 @@ public enum AgentMain {
         }
         closedir(dir)
         for fd in fds { Sys.setCloseOnExec(fd) }
+    }
+
+    /// Every exec holds two or three pipe ends: use the hard descriptor limit
+    /// (up to 65,536), not the often-1,024 soft one. Failure leaves it as is.
+    private static func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65_536)
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
     }
 
     static func fail(_ code: Int32, _ message: String) -> Never {

@@ -12,4 +12,9 @@ int cagent_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, 
 int cagent_accept_cloexec(int fd);
 int cagent_socket_cloexec(int domain, int type, int protocol);
 
+/// The mount id of `name` under `dirfd` (the directory itself when `name` is
+/// empty), without following a final symlink: 0, or -1 with errno (ENOSYS
+/// before Linux 5.8).
+int cagent_mount_id(int dirfd, const char *name, unsigned long long *mount_id);
+
 #endif

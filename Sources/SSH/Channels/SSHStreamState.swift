@@ -131,8 +131,7 @@ final class SSHStreamState: @unchecked Sendable {
             progress = true
         }
         if phase == .freeing {
-            let rc = libssh2_channel_free(channel)
-            if rc == LIBSSH2_ERROR_EAGAIN { return progress }
+            if !SSHLoop.freeChannel(channel) { return progress }
             phase = .finished
             progress = true
         }

@@ -11,13 +11,17 @@ final class LoopOperation: @unchecked Sendable {
     /// time out on stalls, not on size.
     var deadline: ContinuousClock.Instant
     var started = false
+    /// Frees a libssh2 handle: when the connection ends first, teardown still
+    /// runs it once, before the session is freed, instead of dropping it.
+    let isCleanup: Bool
     private let stepBody: (SSHLoop) throws -> Outcome
     private let failBody: (SSHError) -> Void
 
-    init(what: String, timeout: Duration,
+    init(what: String, timeout: Duration, isCleanup: Bool = false,
          step: @escaping (SSHLoop) throws -> Outcome,
          fail: @escaping (SSHError) -> Void) {
         self.what = what
+        self.isCleanup = isCleanup
         self.timeout = timeout
         self.deadline = .now + timeout
         self.stepBody = step

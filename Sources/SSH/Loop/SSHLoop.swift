@@ -1,4 +1,5 @@
 import CLibSSH2
+import Descriptors
 import Foundation
 import Logging
 
@@ -24,6 +25,10 @@ final class SSHLoop: @unchecked Sendable {
     private var failure: SSHError?
     private var stopRequested = false
     private var pendingStreamWork = false
+    /// Handles that live as long as the session unless released earlier
+    /// (SFTP subsystems): teardown releases what is left, once, before
+    /// freeing the session, so a lost connection leaks nothing.
+    private var sessionResources: [ObjectIdentifier: () -> Void] = [:]
     /// Read and write ends of the wake-up pipe.
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
@@ -59,15 +64,25 @@ final class SSHLoop: @unchecked Sendable {
         self.label = label
         self.configuration = configuration
         self.logger = logger
-        var fds: [Int32] = [-1, -1]
-        _ = pipe(&fds)
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // Checked: without its wake-up pipe the loop could never be woken,
+        // so a failure (no descriptors left) fails the connection at start.
+        do {
+            let pipe = try FileDescriptor.pipe()
+            pipe.read.setNonBlocking()
+            pipe.write.setNonBlocking()
+            // Owned by this loop from here; closed in deinit.
+            self.wakeFD = pipe.read.release()
+            self.wakeWriteFD = pipe.write.release()
+            setupError = nil
+        } catch {
+            self.wakeFD = -1
+            self.wakeWriteFD = -1
+            setupError = SSHError(.connectFailed, "\(label): cannot create the connection's wake-up pipe (\(error)); close some files or raise the descriptor limit (ulimit -n).")
         }
-        self.wakeFD = fds[0]
-        self.wakeWriteFD = fds[1]
     }
+
+    /// Why the loop cannot run at all (set by `init`).
+    private let setupError: SSHError?
 
     deinit {
         readBuffer.deallocate()
@@ -81,6 +96,7 @@ final class SSHLoop: @unchecked Sendable {
     /// the outcome, and on success serves operations until closed or broken.
     func start(establish: @escaping @Sendable (SSHLoop) throws -> SSHConnectionInfo,
                completion: @escaping @Sendable (Result<SSHConnectionInfo, SSHError>) -> Void) {
+        if let setupError { return completion(.failure(setupError)) }
         SSHLoop.registryLock.lock()
         SSHLoop.running[ObjectIdentifier(self)] = self
         SSHLoop.registryLock.unlock()
@@ -144,13 +160,28 @@ final class SSHLoop: @unchecked Sendable {
     /// Queues fire-and-forget cleanup (freeing a handle from a deinit).
     func submitCleanup(_ what: String, _ body: @escaping (SSHLoop) -> Bool) {
         let operation = LoopOperation(
-            what: what, timeout: .seconds(5),
+            what: what, timeout: .seconds(5), isCleanup: true,
             step: { loop in body(loop) ? .done : .pending }, fail: { _ in })
         lock.lock()
         let alive = failure == nil
         if alive { incoming.append(operation) }
         lock.unlock()
         if alive { wake() }
+    }
+
+    /// Registers a handle that teardown must release if its owner has not.
+    func registerSessionResource(_ owner: ObjectIdentifier, release: @escaping () -> Void) {
+        lock.lock()
+        if failure == nil { sessionResources[owner] = release }
+        lock.unlock()
+    }
+
+    /// Takes the registration back; false when teardown already released it
+    /// (the owner must not touch its handle then: the session is gone).
+    func unregisterSessionResource(_ owner: ObjectIdentifier) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return sessionResources.removeValue(forKey: owner) != nil
     }
 
     /// Tells the loop that a stream has bytes to send or a state change.
@@ -322,7 +353,15 @@ final class SSHLoop: @unchecked Sendable {
         if failure == nil { failure = error }
         let queued = incoming
         incoming.removeAll()
+        let resources = sessionResources
+        sessionResources.removeAll()
         lock.unlock()
+        if session != nil {
+            // One attempt each, while the session still exists: handles
+            // first (abandoned transfers), then the subsystems they belong to.
+            for operation in operations + queued where operation.isCleanup { _ = try? operation.step(self) }
+            for release in resources.values { release() }
+        }
         for operation in operations + queued { operation.fail(error) }
         operations.removeAll()
         for stream in streams { stream.abort(error) }
@@ -392,6 +431,14 @@ final class SSHLoop: @unchecked Sendable {
             return SSHError(.disconnected, "\(label): the SSH connection broke during \(what) (\(lastErrorMessage())).", libssh2Code: rc)
         }
         return SSHError(code, "\(label): \(what) failed: \(lastErrorMessage()) (libssh2 error \(rc)).", libssh2Code: rc)
+    }
+
+    /// The one place a channel is freed (a refused exec's, or a stream's at
+    /// the end of its close sequence): false while libssh2 wants to be called
+    /// again (EAGAIN). Each caller owns its channel and calls this until true,
+    /// then forgets the pointer.
+    static func freeChannel(_ channel: OpaquePointer) -> Bool {
+        libssh2_channel_free(channel) != LIBSSH2_ERROR_EAGAIN
     }
 
     static func isSocketError(_ rc: Int32) -> Bool {

@@ -1,4 +1,5 @@
 import CLibSSH2
+import Descriptors
 import Foundation
 
 #if canImport(Glibc)
@@ -16,23 +17,32 @@ extension SFTPClient {
     /// acknowledgements arrive, so the pipeline never drains mid-file.
     public func upload(from localPath: String, to remotePath: String, mode: Int = 0o644,
                        chunkSize: Int = 1 << 20, progress: Progress? = nil) async throws {
-        let fd = Glibc.open(localPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SSHError(.invalidArgument, "Cannot read \(localPath): \(String(cString: strerror(errno))).")
+        let local = try Self.openLocal(localPath, O_RDONLY, verb: "read")
+        let info: Glibc.stat
+        do {
+            info = try local.status()
+        } catch {
+            throw SSHError(.invalidArgument, "Cannot read \(localPath): \(String(cString: strerror(error.code))).")
         }
-        var info = Glibc.stat()
-        fstat(fd, &info)
-        let transfer = UploadState(fd: fd, total: UInt64(info.st_size), chunkSize: chunkSize,
+        // The transfer owns the local file from here: it is closed once, when the transfer goes.
+        let transfer = UploadState(file: consume local, total: UInt64(info.st_size), chunkSize: chunkSize,
                                    remotePath: remotePath, mode: mode, progress: progress)
-        defer { Glibc.close(fd) }
         let sftp = handle
-        try await loop.perform("uploading \(remotePath)") { loop -> Bool? in
+        _ = try await loop.perform("uploading \(remotePath)") { loop -> Bool? in
             do {
                 return try transfer.step(sftp: sftp, loop: loop, client: self) ? true : nil
             } catch {
                 transfer.abandon(loop)
                 throw error
             }
+        }
+    }
+
+    private static func openLocal(_ path: String, _ flags: Int32, mode: mode_t = 0, verb: String) throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(path, flags, mode: mode)
+        } catch {
+            throw SSHError(.invalidArgument, "Cannot \(verb) \(path): \(String(cString: strerror(error.code))).")
         }
     }
 
@@ -43,14 +53,11 @@ extension SFTPClient {
             throw SSHError(.sftpFailed, "\(loop.label): \(remotePath) does not exist.")
         }
         let temporary = localPath + ".part.\(getpid())"
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(info.permissions & 0o777))
-        guard fd >= 0 else {
-            throw SSHError(.invalidArgument, "Cannot write \(localPath): \(String(cString: strerror(errno))).")
-        }
-        let transfer = DownloadState(fd: fd, total: info.size, chunkSize: chunkSize, remotePath: remotePath, progress: progress)
+        let local = try Self.openLocal(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode_t(info.permissions & 0o777), verb: "write")
+        let transfer = DownloadState(file: consume local, total: info.size, chunkSize: chunkSize, remotePath: remotePath, progress: progress)
         let sftp = handle
         do {
-            try await loop.perform("downloading \(remotePath)") { loop -> Bool? in
+            _ = try await loop.perform("downloading \(remotePath)") { loop -> Bool? in
                 do {
                     return try transfer.step(sftp: sftp, loop: loop, client: self) ? true : nil
                 } catch {
@@ -58,12 +65,14 @@ extension SFTPClient {
                     throw error
                 }
             }
-            Glibc.close(fd)
+            // Closed exactly once, here, with its error checked (a deferred
+            // write error surfaces at close); a failure path leaves it to the
+            // transfer's owner, never to a second close.
+            try transfer.closeLocal(localPath)
             guard Glibc.rename(temporary, localPath) == 0 else {
                 throw SSHError(.invalidArgument, "Cannot write \(localPath): \(String(cString: strerror(errno))).")
             }
         } catch {
-            Glibc.close(fd)
             unlink(temporary)
             throw error
         }
@@ -73,7 +82,7 @@ extension SFTPClient {
 /// The I/O-thread side of an upload: open, write, set mode, close.
 private final class UploadState: @unchecked Sendable {
     enum Phase { case open, write, setMode, close, done }
-    let fd: Int32
+    let local: FileDescriptor
     let total: UInt64
     let chunkSize: Int
     let remotePath: String
@@ -88,8 +97,8 @@ private final class UploadState: @unchecked Sendable {
     var acknowledged: UInt64 = 0
     var localEOF = false
 
-    init(fd: Int32, total: UInt64, chunkSize: Int, remotePath: String, mode: Int, progress: SFTPClient.Progress?) {
-        self.fd = fd
+    init(file: consuming FileDescriptor, total: UInt64, chunkSize: Int, remotePath: String, mode: Int, progress: SFTPClient.Progress?) {
+        self.local = file
         self.total = total
         self.chunkSize = chunkSize
         self.remotePath = remotePath
@@ -121,8 +130,12 @@ private final class UploadState: @unchecked Sendable {
                     tail -= head
                     head = 0
                 }
-                let got = Glibc.read(fd, buffer + tail, capacity - tail)
-                if got < 0 { throw SSHError(.invalidArgument, "Reading the local file failed: \(String(cString: strerror(errno))).") }
+                let got: Int
+                do {
+                    got = try local.read(into: UnsafeMutableRawBufferPointer(start: buffer + tail, count: capacity - tail))
+                } catch {
+                    throw SSHError(.invalidArgument, "Reading the local file failed: \(String(cString: strerror(error.code))).")
+                }
                 if got == 0 { localEOF = true }
                 tail += got
             }
@@ -166,7 +179,9 @@ private final class UploadState: @unchecked Sendable {
 
 /// The I/O-thread side of a download.
 private final class DownloadState: @unchecked Sendable {
-    let fd: Int32
+    /// The owner of the local file, until `closeLocal`; `localFD` is its number for writes.
+    var local: FileDescriptor?
+    let localFD: Int32
     let total: UInt64
     let remotePath: String
     let progress: SFTPClient.Progress?
@@ -175,8 +190,9 @@ private final class DownloadState: @unchecked Sendable {
     var received: UInt64 = 0
     var finished = false
 
-    init(fd: Int32, total: UInt64, chunkSize: Int, remotePath: String, progress: SFTPClient.Progress?) {
-        self.fd = fd
+    init(file: consuming FileDescriptor, total: UInt64, chunkSize: Int, remotePath: String, progress: SFTPClient.Progress?) {
+        localFD = file.rawValue
+        self.local = consume file
         self.total = total
         self.remotePath = remotePath
         self.progress = progress
@@ -201,7 +217,7 @@ private final class DownloadState: @unchecked Sendable {
             if rc == 0 { finished = true; break }
             var written = 0
             while written < rc {
-                let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, rc - written) }
+                let n = buffer.withUnsafeBytes { raw in Errno.retrying { Glibc.write(localFD, raw.baseAddress! + written, rc - written) } }
                 if n < 0 { throw SSHError(.invalidArgument, "Writing the local file failed: \(String(cString: strerror(errno))).") }
                 written += n
             }
@@ -220,5 +236,15 @@ private final class DownloadState: @unchecked Sendable {
         guard let file else { return }
         self.file = nil
         loop.submitCleanup("closing a failed download") { _ in libssh2_sftp_close_handle(file) != LIBSSH2_ERROR_EAGAIN }
+    }
+
+    /// Closes the local file, reporting its error (once the transfer is done).
+    func closeLocal(_ path: String) throws {
+        guard let file = local.take() else { return }
+        do {
+            try file.close()
+        } catch {
+            throw SSHError(.invalidArgument, "Cannot write \(path): \(String(cString: strerror(error.code))).")
+        }
     }
 }

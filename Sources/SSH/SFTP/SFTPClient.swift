@@ -23,10 +23,13 @@ public final class SFTPClient: @unchecked Sendable {
     private init(loop: SSHLoop, handle: OpaquePointer) {
         self.loop = loop
         self.handle = handle
+        // If the connection ends first, its teardown shuts this down.
+        loop.registerSessionResource(ObjectIdentifier(self)) { _ = libssh2_sftp_shutdown(handle) }
     }
 
     deinit {
         let handle = self.handle
+        guard loop.unregisterSessionResource(ObjectIdentifier(self)) else { return }
         loop.submitCleanup("closing SFTP") { _ in libssh2_sftp_shutdown(handle) != LIBSSH2_ERROR_EAGAIN }
     }
 

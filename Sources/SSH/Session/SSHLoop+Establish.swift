@@ -1,4 +1,5 @@
 import CLibSSH2
+import COpenSSL
 import Foundation
 
 #if canImport(Glibc)
@@ -121,14 +122,22 @@ extension SSHLoop {
     }
 }
 
-/// Process-wide libssh2 initialisation.
-enum LibSSH2 {
+/// Process-wide libssh2 and OpenSSL initialisation. Call it first thing in
+/// `main`, while the process has one thread: libssh2_init registers OpenSSL's
+/// engines in global tables, which must not race with another thread already
+/// hashing or signing (the AWS module, the agent hash).
+public enum LibSSH2 {
     private static let once: Void = {
+        // OpenSSL must not free its state at exit: an SSH I/O thread still
+        // tearing down (a graceful disconnect encrypts a packet) would use it
+        // after the cleanup. A suspected cause of the rare SIGSEGV inside
+        // libcrypto at exit (issue 12); the process is ending anyway.
+        _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_ATEXIT), nil)
         _ = libssh2_init(0)
         // Registered after libssh2 (and OpenSSL) set up their own exit
         // handlers, so it runs before them: I/O threads stop touching the
         // session before OpenSSL frees its locks at exit.
         atexit { SSHLoop.stopAllForExit() }
     }()
-    static func initialize() { _ = once }
+    public static func initialize() { _ = once }
 }

@@ -91,7 +91,7 @@ extension SSHLoop {
         if rc != 0 {
             let error = makeError(.channelFailed, "starting the command", rc: rc)
             // Closed by the server's refusal; free it in the background.
-            submitCleanup("freeing a refused channel") { _ in libssh2_channel_free(channel) != LIBSSH2_ERROR_EAGAIN }
+            submitCleanup("freeing a refused channel") { _ in SSHLoop.freeChannel(channel) }
             throw error
         }
         let state = SSHStreamState(channel: channel, readsStderr: true, name: name)

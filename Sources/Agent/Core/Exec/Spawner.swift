@@ -1,5 +1,6 @@
 import AgentProtocol
 import CAgentSupport
+import Descriptors
 import Glibc
 
 /// A started child: its pid (also its process group id) and the parent's pipe ends.
@@ -25,35 +26,46 @@ enum Spawner {
     }()
 
     static func spawn(_ params: ExecParams, registry: ProcessRegistry, mailbox: Mailbox) -> Result<SpawnedProcess, SpawnFailure> {
+        do {
+            return .success(try spawnOrThrow(params, registry: registry, mailbox: mailbox))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func pipe() throws(SpawnFailure) -> PipeEnds {
+        do {
+            return try FileDescriptor.pipe()
+        } catch {
+            throw SpawnFailure(message: "cannot create a pipe: \(Sys.errorString(error.code)) (the agent is out of descriptors; wait for running processes to finish)")
+        }
+    }
+
+    /// Every pipe end is owned by a `FileDescriptor`: the child's ends close
+    /// when this returns (or throws), the parent's are handed to the session.
+    private static func spawnOrThrow(_ params: ExecParams, registry: ProcessRegistry, mailbox: Mailbox) throws(SpawnFailure) -> SpawnedProcess {
         let env = environment(for: params)
         guard let program = resolve(params.argv[0], env: env, cwd: params.cwd) else {
-            return .failure(SpawnFailure(code: .commandNotFound, message: "\(params.argv[0]): command not found"))
+            throw SpawnFailure(code: .commandNotFound, message: "\(params.argv[0]): command not found")
         }
         if let cwd = params.cwd {
             var st = stat()
             if stat(cwd, &st) != 0 || (st.st_mode & S_IFMT) != S_IFDIR {
-                return .failure(SpawnFailure(message: "cwd \(cwd): \(Sys.errorString(errno == 0 ? ENOTDIR : errno))"))
+                throw SpawnFailure(message: "cwd \(cwd): \(Sys.errorString(errno == 0 ? ENOTDIR : errno))")
             }
         }
 
-        var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
-        guard cagent_pipe2_cloexec(&stdinPipe) == 0 else { return .failure(SpawnFailure(message: "pipe: \(Sys.errorString(errno))")) }
-        guard cagent_pipe2_cloexec(&stdoutPipe) == 0 else {
-            closeAll(stdinPipe)
-            return .failure(SpawnFailure(message: "pipe: \(Sys.errorString(errno))"))
-        }
-        guard cagent_pipe2_cloexec(&stderrPipe) == 0 else {
-            closeAll(stdinPipe + stdoutPipe)
-            return .failure(SpawnFailure(message: "pipe: \(Sys.errorString(errno))"))
-        }
+        let stdinPipe = try pipe()
+        let stdoutPipe = try pipe()
+        let stderrPipe = try pipe()
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         // dup2 clears close-on-exec on the target; every other agent descriptor has it set.
-        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, stdinPipe.read.rawValue, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write.rawValue, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe.write.rawValue, 2)
         if let cwd = params.cwd { cagent_spawn_file_actions_addchdir(&actions, cwd) }
 
         var attr = posix_spawnattr_t()
@@ -82,17 +94,16 @@ enum Spawner {
             if rc != 0 { return .failure(SpawnFailure(message: "\(program): \(Sys.errorString(rc))")) }
             return .success(pid)
         }
-        Glibc.close(stdinPipe[0])
-        Glibc.close(stdoutPipe[1])
-        Glibc.close(stderrPipe[1])
-        switch result {
-        case .failure(let failure):
-            closeAll([stdinPipe[1], stdoutPipe[0], stderrPipe[0]])
-            return .failure(failure)
-        case .success(let pid):
-            for fd in [stdinPipe[1], stdoutPipe[0], stderrPipe[0]] { Sys.setNonBlocking(fd) }
-            return .success(SpawnedProcess(pid: pid, stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0]))
-        }
+        // The child's ends close in the agent at once.
+        stdinPipe.read.closeQuietly()
+        stdoutPipe.write.closeQuietly()
+        stderrPipe.write.closeQuietly()
+        let pid = try result.get()
+        stdinPipe.write.setNonBlocking()
+        stdoutPipe.read.setNonBlocking()
+        stderrPipe.read.setNonBlocking()
+        // The session owns the parent's ends from here (RunningExec closes each once).
+        return SpawnedProcess(pid: pid, stdin: stdinPipe.write.release(), stdout: stdoutPipe.read.release(), stderr: stderrPipe.read.release())
     }
 
     /// The child's environment: inherited or cleared, minus `unsetEnv`, plus `env`.
@@ -129,7 +140,4 @@ enum Spawner {
         return nil
     }
 
-    private static func closeAll(_ fds: [Int32]) {
-        for fd in fds where fd >= 0 { Glibc.close(fd) }
-    }
 }

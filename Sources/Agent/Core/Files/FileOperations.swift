@@ -16,7 +16,7 @@ enum FileOperations {
                 return .success(.done(.write))
             case .read(let p): return .success(.read(try read(p)))
             case .remove(let p):
-                try remove(p.path, recursive: p.recursive == true, missingOK: p.missingOK == true)
+                try SafeRemoval.remove(p.path, recursive: p.recursive == true, missingOK: p.missingOK == true)
                 return .success(.done(.remove))
             case .chmod(let p):
                 guard Glibc.chmod(p.path, mode_t(p.mode)) == 0 else { throw Sys.error("chmod", p.path) }
@@ -31,7 +31,7 @@ enum FileOperations {
                 guard Glibc.symlink(p.target, p.path) == 0 else { throw Sys.error("symlink", p.path) }
                 return .success(.done(.symlink))
             case .list(let p): return .success(.list(try list(p.path)))
-            case .ping, .exec, .cancel, .shutdown:
+            case .ping, .exec, .cancel, .shutdown, .stdin:
                 return .failure(ProtocolError(.internalError, "\(body.operation.rawValue) is not a file operation"))
             }
         } catch let error as ProtocolError {
@@ -163,56 +163,5 @@ enum FileOperations {
         }
         entries.sort { $0.name < $1.name }
         return ListResult(entries: entries)
-    }
-
-    /// Removes without following symbolic links, so a link inside the tree never
-    /// takes the removal outside it.
-    static func remove(_ path: String, recursive: Bool, missingOK: Bool) throws(ProtocolError) {
-        var st = Glibc.stat()
-        guard lstat(path, &st) == 0 else {
-            if errno == ENOENT && missingOK { return }
-            throw Sys.error("remove", path)
-        }
-        if (st.st_mode & S_IFMT) != S_IFDIR {
-            guard unlink(path) == 0 else { throw Sys.error("remove", path) }
-            return
-        }
-        if recursive {
-            let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw Sys.error("remove", path) }
-            try removeContents(fd, path)
-        }
-        guard rmdir(path) == 0 else { throw Sys.error("remove", path) }
-    }
-
-    /// Empties the directory open at `fd` (taking ownership of `fd`).
-    private static func removeContents(_ fd: Int32, _ path: String) throws(ProtocolError) {
-        guard let dir = fdopendir(fd) else {
-            close(fd)
-            throw Sys.error("remove", path)
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        for name in names {
-            var st = Glibc.stat()
-            guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-                if errno == ENOENT { continue }
-                throw Sys.error("remove", "\(path)/\(name)")
-            }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard child >= 0 else { throw Sys.error("remove", "\(path)/\(name)") }
-                try removeContents(child, "\(path)/\(name)")
-                guard unlinkat(fd, name, AT_REMOVEDIR) == 0 else { throw Sys.error("remove", "\(path)/\(name)") }
-            } else {
-                guard unlinkat(fd, name, 0) == 0 || errno == ENOENT else { throw Sys.error("remove", "\(path)/\(name)") }
-            }
-        }
     }
 }

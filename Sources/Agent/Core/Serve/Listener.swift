@@ -33,7 +33,6 @@ enum Listener {
         var detach = false
     }
 
-    private static let activeSessions = Atomic<Int>(0)
     private static let lastActivity = Atomic<UInt64>(0)
 
     static func run(_ options: Options) -> Never {
@@ -60,26 +59,49 @@ enum Listener {
         ProcessRegistry.shared.startReaper()
         lastActivity.store(Sys.now(), ordering: .relaxed)
         let idleNs = UInt64(options.idleTimeout * 1_000_000_000)
+        let admission = Admission()
+        var pauseUntil: UInt64 = 0
         while true {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = Glibc.poll(&pfd, 1, 1000)
+            // After descriptor exhaustion, wait a little before accepting again:
+            // sessions that end give their descriptors back.
+            let paused = Sys.now() < pauseUntil
+            var pfd = pollfd(fd: paused ? -1 : fd, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&pfd, 1, paused ? 50 : 1000)
             if pfd.revents & Int16(POLLIN) != 0 {
                 let client = cagent_accept_cloexec(fd)
-                if client >= 0 { startSession(client, token: token) }
+                if client >= 0 {
+                    startSession(client, token: token, admission: admission)
+                } else if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
+                    admission.dropOnePending(listener: fd, accept: cagent_accept_cloexec)
+                    pauseUntil = Sys.now() + 50_000_000
+                }
             }
-            if idleNs > 0, activeSessions.load(ordering: .relaxed) == 0,
-               Sys.now() - lastActivity.load(ordering: .relaxed) > idleNs {
-                exit(0)
+            if idleNs > 0, admission.activeSessions == 0 {
+                let now = Sys.now(), last = lastActivity.load(ordering: .relaxed)
+                if now > last && now - last > idleNs { exit(0) }
             }
         }
     }
 
-    private static func startSession(_ fd: Int32, token: String) {
+    /// Serves `fd` on a thread of its own, or closes it at once when the
+    /// admission limits or the process's resources (descriptors, threads) say no.
+    private static func startSession(_ fd: Int32, token: String, admission: Admission) {
+        guard let ticket = admission.admit() else {
+            close(fd)
+            return
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        activeSessions.add(1, ordering: .relaxed)
-        Threads.start {
-            let session = Session(input: fd, output: fd, config: .init(requiredToken: token))
+        var config = Session.Configuration(requiredToken: token)
+        config.onAuthenticated = { ticket.authenticated() }
+        guard let created = Session(input: fd, output: fd, config: config) else {
+            ticket.release()
+            close(fd)
+            return
+        }
+        // Handed to the session thread and used only there from now on.
+        nonisolated(unsafe) let session = created
+        let started = Threads.start {
             let end = session.run()
             close(fd)
             if end == .shutdown {
@@ -87,7 +109,11 @@ enum Listener {
                 exit(0)
             }
             lastActivity.store(Sys.now(), ordering: .relaxed)
-            activeSessions.subtract(1, ordering: .relaxed)
+            ticket.release()
+        }
+        if !started {
+            ticket.release()
+            close(fd)
         }
     }
 

@@ -1,4 +1,5 @@
 import AgentProtocol
+import FoundationEssentials
 import Glibc
 
 /// A process started by `exec`, from spawn until its reply is sent.
@@ -9,8 +10,9 @@ final class RunningExec {
     var stdinFD: Int32
     var stdoutFD: Int32
     var stderrFD: Int32
-    var stdinData: [UInt8]
-    var stdinOffset = 0
+    var stdin = StdinQueue()
+    /// Started with `stdinStream`: `exec.stdin` requests may add to stdin.
+    let stdinStreaming: Bool
     /// Raw wait status once the process has been reaped.
     var waitStatus: Int32?
     var timeoutAt: UInt64?
@@ -28,10 +30,12 @@ final class RunningExec {
         stdinFD = process.stdin
         stdoutFD = process.stdout
         stderrFD = process.stderr
-        stdinData = params.stdin.map { [UInt8]($0) } ?? []
-        killGraceNs = UInt64(params.killGraceMs ?? 2000) * 1_000_000
-        if let ms = params.timeoutMs { timeoutAt = now + UInt64(ms) * 1_000_000 }
-        if stdinData.isEmpty { Sys.close(&stdinFD) }
+        stdinStreaming = params.stdinStream == true
+        // Validation bounds the inline stdin far below the queue's limit.
+        _ = try? stdin.append(params.stdin ?? Data(), eof: !stdinStreaming, id: nil)
+        killGraceNs = Sys.nanoseconds(ms: params.killGraceMs ?? 2000)
+        if let ms = params.timeoutMs { timeoutAt = Sys.deadline(now, plus: Sys.nanoseconds(ms: ms)) }
+        if stdin.wantsClose { Sys.close(&stdinFD) }
     }
 
     var isFinished: Bool { waitStatus != nil && stdoutFD < 0 && stderrFD < 0 }
@@ -39,7 +43,7 @@ final class RunningExec {
     /// Signals the whole process group; escalates to SIGKILL after the grace period.
     func signalGroup(_ signal: Int32, now: UInt64) {
         kill(-pid, signal)
-        if signal != SIGKILL && killAt == nil { killAt = now + killGraceNs }
+        if signal != SIGKILL && killAt == nil { killAt = Sys.deadline(now, plus: killGraceNs) }
     }
 
     func closeAll() {
@@ -56,7 +60,7 @@ final class RunningExec {
             signal: termSignal == 0 ? nil : termSignal,
             timedOut: timedOut,
             cancelled: cancelled,
-            durationUs: Int64((now - startedAt) / 1000)
+            durationUs: Int64((now &- startedAt) / 1000)
         )
     }
 }

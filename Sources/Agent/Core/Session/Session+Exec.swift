@@ -3,7 +3,15 @@ import FoundationEssentials
 import Glibc
 
 extension Session {
+    /// Processes one session may run at once: each holds two or three
+    /// descriptors, and one careless or hostile client must not take them all.
+    static let maxRunningExecs = 2048
+
     func startExec(id: UInt64, _ params: ExecParams) {
+        guard execs.count < Self.maxRunningExecs else {
+            return sendError(id: id, ProtocolError(.spawnFailed,
+                "this session already runs \(execs.count) processes, the per-session limit; wait for some to finish"))
+        }
         switch Spawner.spawn(params, registry: registry, mailbox: mailbox) {
         case .failure(let failure):
             sendError(id: id, ProtocolError(failure.code, failure.message))
@@ -19,7 +27,7 @@ extension Session {
             return sendError(id: id, ProtocolError(.noSuchRequest, "no running exec with id \(params.target)"))
         }
         exec.cancelled = true
-        if let grace = params.killGraceMs { exec.killGraceNs = UInt64(grace) * 1_000_000 }
+        if let grace = params.killGraceMs { exec.killGraceNs = Sys.nanoseconds(ms: grace) }
         exec.signalGroup(params.signal ?? SIGTERM, now: Sys.now())
         reply(id, .success(.cancel(CancelResult(pid: exec.pid))))
     }
@@ -38,17 +46,55 @@ extension Session {
     }
 
     func writeStdin(_ exec: RunningExec) {
-        let remaining = exec.stdinData.count - exec.stdinOffset
-        let n = exec.stdinData.withUnsafeBytes { raw in
-            Sys.retrying { Glibc.write(exec.stdinFD, raw.baseAddress! + exec.stdinOffset, remaining) }
+        let n = exec.stdin.withPending { raw in
+            Sys.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
         }
-        if n > 0 { exec.stdinOffset += n }
+        if n > 0 {
+            for (id, result) in exec.stdin.wrote(n) { replyStdin(id, result) }
+            if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
+            return
+        }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-        if n < 0 || exec.stdinOffset == exec.stdinData.count {
-            // Done, or the child closed its stdin (EPIPE): either way it gets EOF.
-            Sys.close(&exec.stdinFD)
-            exec.stdinData = []
+        // The child closed its stdin (EPIPE): what is left is discarded.
+        finishStdin(exec)
+    }
+
+    /// `exec.stdin`: queues bytes for a process started with `stdinStream`.
+    func feedStdin(id: UInt64, _ params: StdinParams) {
+        guard let exec = execs[params.target] else {
+            return sendError(id: id, ProtocolError(.noSuchRequest, "no running exec with id \(params.target)"))
         }
+        guard exec.stdinStreaming else {
+            return sendError(id: id, ProtocolError(.invalidField, "exec \(params.target) was not started with stdinStream"))
+        }
+        guard exec.stdinFD >= 0 else {
+            // The process closed its stdin or ended: nothing more goes in.
+            return reply(id, .success(.stdin(StdinResult(written: 0, closed: true))))
+        }
+        guard !exec.stdin.eofRequested else {
+            return sendError(id: id, ProtocolError(.invalidField, "stdin of exec \(params.target) was already closed by an earlier eof"))
+        }
+        do {
+            stdinRequests.insert(id)
+            for (done, result) in try exec.stdin.append(params.data ?? Data(), eof: params.eof == true, id: id) {
+                replyStdin(done, result)
+            }
+        } catch {
+            stdinRequests.remove(id)
+            return sendError(id: id, error)
+        }
+        if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
+    }
+
+    /// Closes the process's stdin and answers every request still waiting on it.
+    func finishStdin(_ exec: RunningExec) {
+        Sys.close(&exec.stdinFD)
+        for (id, result) in exec.stdin.discard() { replyStdin(id, result) }
+    }
+
+    private func replyStdin(_ id: UInt64, _ result: StdinResult) {
+        stdinRequests.remove(id)
+        reply(id, .success(.stdin(result)))
     }
 
     func processExited(pid: pid_t, status: Int32) {
@@ -57,7 +103,7 @@ extension Session {
         exec.timeoutAt = nil
         // Grandchildren that keep the pipes open may delay the reply by this much at most.
         exec.drainUntil = Sys.now() + 2_000_000_000
-        Sys.close(&exec.stdinFD)
+        finishStdin(exec)
         completeIfDone(exec)
     }
 
@@ -90,6 +136,7 @@ extension Session {
             // Whatever the group left behind goes too.
             kill(-exec.pid, SIGKILL)
         }
+        finishStdin(exec)
         exec.closeAll()
         execs[exec.id] = nil
         execByPID[exec.pid] = nil

@@ -3,6 +3,7 @@ import Glibc
 
 extension Session {
     func handleLine(_ line: [UInt8]) {
+        if LineFramer.isBlank(line) { return }
         switch codec.decodeControllerLine(line) {
         case .failure(let failure):
             sendError(id: failure.id, failure.error)
@@ -43,6 +44,7 @@ extension Session {
             }
         }
         helloDone = true
+        config.onAuthenticated?()
         if let asked = hello.window, asked > 0 { window = min(asked, 64 * ProtocolConstants.defaultWindow) }
         send(.hello(AgentHello(
             version: ProtocolConstants.version,
@@ -57,7 +59,7 @@ extension Session {
 
     private func handleRequest(_ request: Request) {
         let id = request.id
-        if execs[id] != nil || fileOpsInFlight.contains(id) {
+        if execs[id] != nil || fileOpsInFlight.contains(id) || stdinRequests.contains(id) {
             return sendError(id: id, ProtocolError(.duplicateID, "request \(id) is still in flight"))
         }
         do {
@@ -72,6 +74,8 @@ extension Session {
             startExec(id: id, params)
         case .cancel(let params):
             cancelExec(id: id, params)
+        case .stdin(let params):
+            feedStdin(id: id, params)
         case .shutdown:
             reply(id, .success(.done(.shutdown)))
             end = .shutdown

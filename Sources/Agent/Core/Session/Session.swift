@@ -17,6 +17,9 @@ final class Session {
         var window = ProtocolConstants.defaultWindow
         /// How long a listener session may wait for its hello.
         var helloTimeoutNs: UInt64 = 10_000_000_000
+        /// Called once, when the hello has been accepted (the listener counts
+        /// connections that have not authenticated yet).
+        var onAuthenticated: (() -> Void)?
     }
 
     enum End {
@@ -27,7 +30,7 @@ final class Session {
     let outFD: Int32
     let config: Configuration
     let registry: ProcessRegistry
-    let mailbox = Mailbox()
+    let mailbox: Mailbox
     let codec = MessageCodec()
     var framer = LineFramer()
     var out = OutputQueue()
@@ -36,15 +39,27 @@ final class Session {
     var execs: [UInt64: RunningExec] = [:]
     var execByPID: [pid_t: UInt64] = [:]
     var fileOpsInFlight: Set<UInt64> = []
+    /// `exec.stdin` requests waiting for their bytes to reach the pipe.
+    var stdinRequests: Set<UInt64> = []
     lazy var fileQueue = DispatchQueue(label: "automation-agent.files")
     var end: End?
     let helloDeadline: UInt64
     var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Lines read but not handled yet: at most `linesPerTurn` are handled per
+    /// loop turn, so exits and output of running processes are served between
+    /// them (a burst of 1,000 execs does not hold every reply until the last
+    /// spawn), and no more input is read until they are done (backpressure).
+    var pendingLines: [LineFramer.Item] = []
+    var pendingLineIndex = 0
+    static let linesPerTurn = 16
 
     /// Process output is read only while the controller keeps up.
     var outputOpen: Bool { out.unackedBytes < window && out.pendingBytes < 1 << 20 }
 
-    init(input: Int32, output: Int32, config: Configuration, registry: ProcessRegistry = .shared) {
+    /// Nil when the session's wake-up pipe cannot be made (no descriptors left).
+    init?(input: Int32, output: Int32, config: Configuration, registry: ProcessRegistry = .shared) {
+        guard let mailbox = Mailbox() else { return nil }
+        self.mailbox = mailbox
         inFD = input
         outFD = output
         self.config = config
@@ -67,7 +82,8 @@ final class Session {
                 owners.append(owner)
             }
             watch(mailbox.wakeFD, POLLIN, .wake)
-            if end == nil { watch(inFD, POLLIN, .input) }
+            let linesWaiting = pendingLineIndex < pendingLines.count
+            if end == nil && !linesWaiting { watch(inFD, POLLIN, .input) }
             if out.pendingBytes > 0 { watch(outFD, POLLOUT, .output) }
             if end == nil {
                 let readOutput = outputOpen
@@ -76,10 +92,10 @@ final class Session {
                         if exec.stdoutFD >= 0 { watch(exec.stdoutFD, POLLIN, .stdout(exec.id)) }
                         if exec.stderrFD >= 0 { watch(exec.stderrFD, POLLIN, .stderr(exec.id)) }
                     }
-                    if exec.stdinFD >= 0 { watch(exec.stdinFD, POLLOUT, .stdin(exec.id)) }
+                    if exec.stdinFD >= 0 && exec.stdin.pendingCount > 0 { watch(exec.stdinFD, POLLOUT, .stdin(exec.id)) }
                 }
             }
-            let timeout = pollTimeout()
+            let timeout = linesWaiting ? 0 : pollTimeout()
             let n = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeout) }
             if n < 0 && errno != EINTR { break }
             if n > 0 {
@@ -88,6 +104,7 @@ final class Session {
                 }
             }
             fireTimers(now: Sys.now())
+            handlePendingLines(limit: Self.linesPerTurn)
             if end == nil, out.pendingBytes > 0 { flushOutput() }
         }
         finish()
@@ -117,18 +134,31 @@ final class Session {
             return
         }
         if n == 0 {
-            if let tail = framer.finish(), case .line(let line) = tail { handleLine(line) }
+            if let tail = framer.finish(), case .line = tail { pendingLines.append(tail) }
+            handlePendingLines(limit: .max)
             end = end ?? .peerClosed
             return
         }
         readBuffer.withUnsafeBytes { raw in
-            framer.push(UnsafeRawBufferPointer(rebasing: raw[0..<n])) { item in
-                guard end == nil else { return }
-                switch item {
-                case .line(let line): handleLine(line)
-                case .oversized(let length): sendError(id: nil, codec.oversizedLineError(length: length))
-                }
+            framer.push(UnsafeRawBufferPointer(rebasing: raw[0..<n])) { item in pendingLines.append(item) }
+        }
+    }
+
+    /// Handles up to `limit` of the lines read so far, in order.
+    func handlePendingLines(limit: Int) {
+        var handled = 0
+        while pendingLineIndex < pendingLines.count && handled < limit && end == nil {
+            let item = pendingLines[pendingLineIndex]
+            pendingLineIndex += 1
+            handled += 1
+            switch item {
+            case .line(let line): handleLine(line)
+            case .oversized(let length): sendError(id: nil, codec.oversizedLineError(length: length))
             }
+        }
+        if pendingLineIndex == pendingLines.count || end != nil {
+            pendingLines.removeAll(keepingCapacity: pendingLines.count < 1024)
+            pendingLineIndex = 0
         }
     }
 
@@ -170,7 +200,7 @@ final class Session {
         if next == .max { return -1 }
         let now = Sys.now()
         if next <= now { return 0 }
-        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+        return Int32(min((next - now) / 1_000_000 + 1, 60_000))
     }
 
     private func fireTimers(now: UInt64) {

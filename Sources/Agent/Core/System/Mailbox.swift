@@ -1,5 +1,5 @@
 import AgentProtocol
-import CAgentSupport
+import Descriptors
 import Glibc
 import Synchronization
 
@@ -12,23 +12,21 @@ final class Mailbox: Sendable {
     }
 
     private let items = Mutex<[Item]>([])
-    /// Read end, polled by the session; write end, poked by posters.
-    let wakeFD: Int32
-    private let pokeFD: Int32
+    /// Read end, polled by the session; write end, poked by posters. Both
+    /// close when the mailbox goes.
+    private let wake: FileDescriptor
+    private let poke: FileDescriptor
+    var wakeFD: Int32 { wake.rawValue }
+    private var pokeFD: Int32 { poke.rawValue }
 
-    init() {
-        var fds: [Int32] = [-1, -1]
-        let rc = cagent_pipe2_cloexec(&fds)
-        precondition(rc == 0, "pipe2 failed: \(Sys.errorString(errno))")
-        Sys.setNonBlocking(fds[0])
-        Sys.setNonBlocking(fds[1])
-        wakeFD = fds[0]
-        pokeFD = fds[1]
-    }
-
-    deinit {
-        Glibc.close(wakeFD)
-        Glibc.close(pokeFD)
+    /// Nil when no pipe can be made (descriptor exhaustion: EMFILE, ENFILE);
+    /// the caller refuses the session instead of trapping.
+    init?() {
+        guard let pipe = try? FileDescriptor.pipe() else { return nil }
+        pipe.read.setNonBlocking()
+        pipe.write.setNonBlocking()
+        wake = pipe.read
+        poke = pipe.write
     }
 
     func post(_ item: Item) {

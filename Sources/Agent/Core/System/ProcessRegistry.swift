@@ -27,7 +27,9 @@ final class ProcessRegistry: Sendable {
     }
 
     func startReaper() {
-        Threads.start { [self] in reapForever() }
+        guard Threads.start({ [self] in reapForever() }) else {
+            AgentMain.fail(71, "automation-agent: cannot start the reaper thread")
+        }
     }
 
     /// Runs `spawn` and records its pid atomically, so an exit can never be

@@ -10,6 +10,19 @@ enum Sys {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 
+    /// Milliseconds as nanoseconds, saturating: no request value can trap here
+    /// even if validation were bypassed (negative counts as zero).
+    static func nanoseconds(ms: Int) -> UInt64 {
+        let (ns, overflow) = UInt64(max(0, ms)).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? .max : ns
+    }
+
+    /// `now + ns`, saturating at the end of time.
+    static func deadline(_ now: UInt64, plus ns: UInt64) -> UInt64 {
+        let (t, overflow) = now.addingReportingOverflow(ns)
+        return overflow ? .max : t
+    }
+
     /// Retries a call that failed with EINTR.
     @inline(__always)
     static func retrying<T: SignedInteger>(_ body: () -> T) -> T {
@@ -77,7 +90,8 @@ enum Threads {
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    static func start(_ body: @escaping @Sendable () -> Void) {
+    /// False when no thread can be started (EAGAIN: thread or memory limits).
+    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { arg in
@@ -85,8 +99,12 @@ enum Threads {
             box.body()
             return nil
         }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
+        guard rc == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return false
+        }
         pthread_detach(thread)
+        return true
     }
 }
 

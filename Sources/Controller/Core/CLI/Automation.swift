@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import SSH
 
 /// The `automation` command line.
 public struct Automation: AsyncParsableCommand {
@@ -8,7 +9,8 @@ public struct Automation: AsyncParsableCommand {
         abstract: "Run a project's build and test work on this machine, your SSH hosts, or fresh EC2 instances.",
         discussion: """
             Targets: local (this machine), local:N (N slots here), ssh://[user@]host[:port].
-            Exit codes: a command's own status for exec; 1 tests failed; 64 usage error; \
+            Exit codes: a command's own status for exec; 1 tests failed (check-target: checks failed); \
+            4 the target refused the operation (file not found, permission denied); 64 usage error; \
             130 interrupted; 255 the tool's own failure (unreachable host, lost connection, cloud error).
             --state-path and --aws-region may also come before the command name, as in \
             `automation --aws-region us-east-1 --state-path ~/ci-state aws launch`.
@@ -31,6 +33,7 @@ public enum AutomationMain {
     public static func run() async {
         // Every peer (agent pipe, socket, SSH channel) reports a broken stream as an error.
         signal(SIGPIPE, SIG_IGN)
+        LibSSH2.initialize()
         let arguments: [String]
         do {
             let leading = try LeadingGlobalOptions.extract(Array(CommandLine.arguments.dropFirst()))

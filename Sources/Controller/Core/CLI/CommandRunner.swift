@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SSH
 
 /// Runs a command body and turns failures into a message on stderr and a
 /// documented exit code, never a stack trace.
@@ -14,7 +15,11 @@ enum CommandRunner {
             code = ExitCodes.usage
         } catch let error as AgentClientError {
             report(error.description)
-            code = error.isInfrastructure ? ExitCodes.infrastructure : 1
+            code = error.isInfrastructure ? ExitCodes.infrastructure : ExitCodes.remoteError
+        } catch let error as SSHError where error.code == .sftpFailed {
+            // The host answered: the file is missing or not ours to touch.
+            report(error.description)
+            code = ExitCodes.remoteError
         } catch let error as ExitCode {
             throw error
         } catch let error as CleanExit {

@@ -39,7 +39,7 @@ struct ExecCommand: AsyncParsableCommand {
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
         }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try DurationOption.check(timeout, flag: "--timeout")
     }
 
     func run() async throws {
@@ -54,14 +54,10 @@ struct ExecCommand: AsyncParsableCommand {
                 }, uniquingKeysWith: { _, last in last })
             }
             params.cwd = cwd
-            params.timeoutMs = timeout.map { Int($0 * 1000) }
-            if let stdin {
-                let data = stdin == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: stdin))
-                guard data.count <= ProtocolConstants.maxExecStdin else {
-                    throw UsageError("--stdin: \(data.count) bytes is more than exec carries (\(ProtocolConstants.maxExecStdin)); copy the file to the target and read it there")
-                }
-                params.stdin = data
-            }
+            params.timeoutMs = timeout.map(DurationOption.milliseconds)
+            let stdinSource = StdinSource.parse(stdin, targets: specs.count)
+            stdinSource.prepare(&params)
+            if case .file = stdinSource { try stdinSource.open()?.close() }
             let interrupts = InterruptMonitor()
             defer { interrupts.stop() }
             let targetOptions = targets
@@ -73,7 +69,7 @@ struct ExecCommand: AsyncParsableCommand {
                     group.addTask {
                         let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
                         defer { client.close() }
-                        return (index, try await Self.runOne(client, request, prefix: prefix, interrupts: interrupts))
+                        return (index, try await Self.runOne(client, request, stdin: stdinSource, prefix: prefix, interrupts: interrupts))
                     }
                 }
                 var statuses = [Int32](repeating: 0, count: specs.count)
@@ -85,9 +81,9 @@ struct ExecCommand: AsyncParsableCommand {
         }
     }
 
-    private static func runOne(_ client: AgentClient, _ params: ExecParams, prefix: String?, interrupts: InterruptMonitor) async throws -> Int32 {
+    private static func runOne(_ client: AgentClient, _ params: ExecParams, stdin: StdinSource, prefix: String?, interrupts: InterruptMonitor) async throws -> Int32 {
         do {
-            return try await stream(client, params, prefix: prefix, interrupts: interrupts)
+            return try await stream(client, params, stdin: stdin, prefix: prefix, interrupts: interrupts)
         } catch let error as AgentClientError where error.kind == .remote(.commandNotFound) || error.kind == .remote(.spawnFailed) {
             // The shell's conventions: 127 not found, 126 found but not runnable.
             CommandRunner.report("\(prefix ?? "")\(error.message)")
@@ -95,9 +91,14 @@ struct ExecCommand: AsyncParsableCommand {
         }
     }
 
-    private static func stream(_ client: AgentClient, _ params: ExecParams, prefix: String?, interrupts: InterruptMonitor) async throws -> Int32 {
+    private static func stream(_ client: AgentClient, _ params: ExecParams, stdin: StdinSource, prefix: String?, interrupts: InterruptMonitor) async throws -> Int32 {
+        let input = try stdin.open()
         let call = try client.exec(params)
         interrupts.onInterrupt { Task { try? await call.cancel() } }
+        // Stdin goes in while the output comes out: a process that writes as it
+        // reads would otherwise stall on one side.
+        let feeder = input.map { handle in Task { try? await StdinSource.feed(handle, into: call) } }
+        defer { feeder?.cancel() }
         var out = LinePrefixer(prefix: prefix), err = LinePrefixer(prefix: prefix)
         for try await chunk in call {
             if chunk.stream == .stdout {

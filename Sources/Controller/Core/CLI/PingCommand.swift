@@ -19,7 +19,7 @@ struct PingCommand: AsyncParsableCommand {
     var json = false
 
     mutating func validate() throws {
-        guard count > 0 else { throw ValidationError("--count must be positive") }
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count takes 1 to 1000000, got \(count)") }
     }
 
     func run() async throws {

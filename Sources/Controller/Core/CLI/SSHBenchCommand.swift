@@ -26,6 +26,13 @@ struct SSHBenchCommand: AsyncParsableCommand {
     @Option(help: "SFTP write size in KiB.")
     var writeKiB = 1024
 
+    /// Bounded so that no size computed from them can overflow.
+    mutating func validate() throws {
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count takes 1 to 1000000, got \(count)") }
+        guard (0...65_536).contains(uploadMiB) else { throw ValidationError("--upload-mi-b takes 0 to 65536, got \(uploadMiB)") }
+        guard (1...65_536).contains(writeKiB) else { throw ValidationError("--write-ki-b takes 1 to 65536, got \(writeKiB)") }
+    }
+
     func run() async throws {
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {

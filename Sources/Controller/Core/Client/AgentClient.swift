@@ -1,4 +1,5 @@
 import AgentProtocol
+import Dispatch
 import FoundationEssentials
 import Logging
 import Synchronization
@@ -14,6 +15,11 @@ public final class AgentClient: TransportSink, Sendable {
     private let state = Mutex(State())
     private let hello = Mutex<AgentHello?>(nil)
     private let encoder = Mutex(MessageCodec())
+    /// Every line goes out through this serial queue, in order: a transport
+    /// write that blocks (a full SSH window, a full pipe) blocks one of its
+    /// threads, never the cooperative pool, whose 2 threads on a 2-core host
+    /// would otherwise stall every task in the process.
+    private let outbox = DispatchQueue(label: "automation.agent-client.outbox")
     /// Touched only from `transportReceived`, which a transport never calls concurrently.
     nonisolated(unsafe) private var framer = LineFramer()
     nonisolated(unsafe) private var decoder = MessageCodec()
@@ -75,18 +81,31 @@ public final class AgentClient: TransportSink, Sendable {
             guard let id else {
                 return waiter.resume(throwing: state.withLock { $0.closed! })
             }
+            let fail: @Sendable ((any Error)?) -> Void = { [self] error in
+                guard let error, let waiter = state.withLock({ $0.calls.removeValue(forKey: id) }) else { return }
+                waiter.resume(throwing: error)
+            }
             do {
-                try write(.request(Request(id: id, body: body)))
+                try write(.request(Request(id: id, body: body)), sent: fail)
             } catch {
-                if let waiter = state.withLock({ $0.calls.removeValue(forKey: id) }) {
-                    waiter.resume(throwing: error)
-                }
+                fail(error)
             }
         }
     }
 
     /// Starts a process; iterate the result for its output, then await `result()`.
+    /// A stdin larger than one chunk is streamed with `exec.stdin` requests
+    /// (any size, at the process's pace) instead of riding in the request.
     public func exec(_ params: ExecParams) throws -> ExecCall {
+        var params = params
+        var streamed: Data?
+        // Requests are queued without waiting (this is a synchronous API), so
+        // each stays small: bigger stdin goes in chunks that wait for their replies.
+        if let stdin = params.stdin, stdin.count > Self.inlineStdinLimit {
+            streamed = stdin
+            params.stdin = nil
+            params.stdinStream = true
+        }
         let call: ExecCall = try state.withLock { state in
             if let closed = state.closed { throw closed }
             let id = state.nextID
@@ -101,20 +120,37 @@ public final class AgentClient: TransportSink, Sendable {
             state.withLock { _ = $0.execs.removeValue(forKey: call.id) }
             throw error
         }
+        if let streamed { call.feedStdinInBackground(streamed) }
         return call
     }
 
+    /// Inline exec stdin above this is streamed with `exec.stdin` instead.
+    static let inlineStdinLimit = 64 * 1024
+
     /// Closes the session; the agent stops whatever it still runs for it.
+    /// Lines already queued go out first; a transport stuck in a write is
+    /// closed anyway after 2 s.
     public func close() {
-        transport.close()
+        let transport = self.transport
+        outbox.async { transport.close() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2) { transport.close() }
     }
 
-    private func write(_ message: ControllerMessage) throws {
+    /// Queues a line for the transport and returns at once (only encoding
+    /// fails here: a message over the line limit). `sent` runs on the outbox
+    /// queue once the transport took the bytes, or with the error that broke
+    /// it (which also fails the whole session).
+    private func write(_ message: ControllerMessage, sent: (@Sendable ((any Error)?) -> Void)? = nil) throws {
         let line = try encoder.withLock { try $0.encodeLine(message) }
-        do {
-            try transport.send(line)
-        } catch {
-            throw AgentClientError(.transport, "\(error)")
+        outbox.async { [self] in
+            do {
+                try transport.send(line)
+                sent?(nil)
+            } catch {
+                let failure = AgentClientError(.transport, "\(error)")
+                sent?(failure)
+                fail(failure)
+            }
         }
     }
 
@@ -142,6 +178,8 @@ public final class AgentClient: TransportSink, Sendable {
     public func transportReceived(_ bytes: UnsafeRawBufferPointer) {
         framer.push(bytes) { item in
             switch item {
+            case .line(let line) where LineFramer.isBlank(line):
+                break
             case .line(let line):
                 switch decoder.decodeAgentLine(line) {
                 case .success(let message): handle(message, size: line.count + 1)

@@ -8,8 +8,9 @@
 public protocol AgentTransport: AnyObject, Sendable {
     /// Starts delivering inbound bytes to `sink`. Called exactly once.
     func start(_ sink: any TransportSink)
-    /// Sends bytes, in order, from any thread. May block briefly while the peer
-    /// drains; throws once the transport is closed or broken.
+    /// Sends bytes, in order. May block while the peer drains, so
+    /// `AgentClient` calls it only from its own serial outbox queue, never
+    /// from the cooperative pool; throws once the transport is closed or broken.
     func send(_ bytes: [UInt8]) throws
     /// Closes the stream. The sink then receives `transportClosed` once.
     func close()

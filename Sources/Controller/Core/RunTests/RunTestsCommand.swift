@@ -86,9 +86,9 @@ struct RunTestsCommand: AsyncParsableCommand {
 
     mutating func validate() throws {
         if selection.first == "--" { selection.removeFirst() }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        if retryFailed < 0 { throw ValidationError("--retry-failed must not be negative") }
-        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        if let jobs, !(1...1024).contains(jobs) { throw ValidationError("--jobs takes 1 to 1024, got \(jobs)") }
+        if !(0...100).contains(retryFailed) { throw ValidationError("--retry-failed takes 0 to 100, got \(retryFailed)") }
+        try DurationOption.check(timeout, flag: "--timeout")
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
         }

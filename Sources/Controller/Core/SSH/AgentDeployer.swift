@@ -8,6 +8,9 @@ import SSH
 /// content hash, so a file already there is the right one and is not sent
 /// again. Uploads go to a temporary name and are renamed into place, so a
 /// broken transfer never leaves a half-written agent under the final name.
+/// Before it is run, the remote file is checked against that SHA-256 on the
+/// host (in the same exec that starts it), so a file damaged or swapped after
+/// the upload, even one of the right size, is never executed: it is replaced.
 struct AgentDeployer {
     let session: SSHSession
     let configuration: SSHTargetConfiguration
@@ -25,29 +28,53 @@ struct AgentDeployer {
         let digest = try AgentBinaryHash.sha256(of: configuration.agentBinary, stateDirectory: configuration.stateDirectory)
         let records = DeployRecords(stateDirectory: configuration.stateDirectory)
         let path = "\(AgentDeployer.directory)/agent-\(digest)"
+        var replace = false
         if records.contains(session.endpoint, digest: digest) {
             do {
-                return try await startAgent(at: path)
+                return try await startAgent(at: path, digest: digest)
+            } catch is DigestMismatch {
+                replace = true
             } catch {
                 logger.debug("ssh.agent.recorded-start-failed", metadata: ["ssh.host": "\(session.endpoint)", "error": "\(error)"])
                 if session.terminalError != nil { throw error }
             }
         }
-        let uploaded = try await deploy(digest: digest)
-        records.add(session.endpoint, digest: digest)
-        var agent = try await startAgent(at: path)
-        agent.uploaded = uploaded
-        return agent
+        while true {
+            let uploaded = try await deploy(digest: digest, replace: replace)
+            records.add(session.endpoint, digest: digest)
+            do {
+                var agent = try await startAgent(at: path, digest: digest)
+                agent.uploaded = uploaded
+                return agent
+            } catch let mismatch as DigestMismatch {
+                // Right size, wrong content: replace it once; a fresh upload that
+                // does not match is a fault on the host, reported as such.
+                guard !uploaded, !replace else { throw mismatch.error(endpoint: "\(session.endpoint)") }
+                logger.info("ssh.agent.digest-mismatch", metadata: ["ssh.host": "\(session.endpoint)", "agent.path": "\(path)"])
+                replace = true
+            }
+        }
     }
 
-    /// Uploads the binary unless a file of the right size is already there.
-    /// Returns whether it uploaded.
-    func deploy(digest: String) async throws -> Bool {
+    /// The remote file's SHA-256 is not the one its name promises.
+    struct DigestMismatch: Error {
+        var path: String
+        func error(endpoint: String) -> AgentClientError {
+            AgentClientError(.transport, """
+                \(endpoint): ~/\(path) does not match its SHA-256 even after a fresh upload; \
+                something on the host changes it (check the disk and who else writes to ~/\(AgentDeployer.directory))
+                """)
+        }
+    }
+
+    /// Uploads the binary unless a file of the right size is already there
+    /// (or `replace`: its content was found wrong). Returns whether it uploaded.
+    func deploy(digest: String, replace: Bool = false) async throws -> Bool {
         let binary = configuration.agentBinary
         let remote = "\(AgentDeployer.directory)/agent-\(digest)"
         let localSize = (try? FileManager.default.attributesOfItem(atPath: binary)[.size] as? UInt64) ?? nil
         let sftp = try await session.openSFTP()
-        if let existing = try await sftp.stat(remote), existing.isRegularFile,
+        if !replace, let existing = try await sftp.stat(remote), existing.isRegularFile,
            existing.size == localSize, existing.permissions & 0o100 != 0 {
             logger.debug("ssh.agent.present", metadata: ["ssh.host": "\(session.endpoint)", "agent.path": "\(remote)"])
             return false
@@ -64,7 +91,7 @@ struct AgentDeployer {
                 // host sharing this home directory) has just put the same content
                 // there, it is already right: the name is its hash. Removing it
                 // would pull it from under that deploy's exec.
-                if let existing = try await sftp.stat(remote), existing.isRegularFile,
+                if !replace, let existing = try await sftp.stat(remote), existing.isRegularFile,
                    existing.size == localSize, existing.permissions & 0o100 != 0 {
                     try? await sftp.remove(temporary)
                     return false
@@ -81,12 +108,23 @@ struct AgentDeployer {
         return true
     }
 
-    /// Starts `serve` detached and reads the one JSON line it prints.
-    func startAgent(at path: String) async throws -> RemoteAgentHost.Agent {
-        // The path is hex and fixed text; the idle timeout is a number: nothing
-        // user-controlled reaches the remote shell.
-        let command = "exec \"$HOME\"/\(path) serve --listen 127.0.0.1:0 --idle-timeout \(configuration.agentIdleTimeout) --detach"
+    /// Exit status of the start command when the file's SHA-256 is wrong.
+    static let mismatchStatus: Int32 = 97
+
+    /// Checks the file's SHA-256 on the host, then starts `serve` detached and
+    /// reads the one JSON line it prints; one exec for both.
+    func startAgent(at path: String, digest: String) async throws -> RemoteAgentHost.Agent {
+        // The path and digest are hex and fixed text; the idle timeout is a
+        // number: nothing user-controlled reaches the remote shell.
+        let command = """
+            f="$HOME"/\(path); \
+            h=$(sha256sum "$f" 2>/dev/null || shasum -a 256 "$f" 2>/dev/null) || \
+            { echo "automation: cannot compute the SHA-256 of $f (no sha256sum or shasum on this host)" >&2; exit 96; }; \
+            [ "${h%% *}" = "\(digest)" ] || { echo "automation: $f does not match its SHA-256" >&2; exit \(Self.mismatchStatus); }; \
+            exec "$f" serve --listen 127.0.0.1:0 --idle-timeout \(configuration.agentIdleTimeout) --detach
+            """
         let result = try await session.execute(command)
+        if result.exitStatus == Self.mismatchStatus { throw DigestMismatch(path: path) }
         let line = result.output.split(separator: "\n").first.map(String.init) ?? ""
         guard result.exitStatus == 0, let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(line.utf8)) else {
             let stderr = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

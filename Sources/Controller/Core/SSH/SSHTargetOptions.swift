@@ -23,8 +23,10 @@ public struct SSHTargetOptions: ParsableArguments, Sendable {
         for key in hostKeys where SSHFingerprint.normalize(key) == nil {
             throw ValidationError("--host-key '\(key)' is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as ssh-keygen -l prints)")
         }
-        guard connectTimeout > 0 else { throw ValidationError("--ssh-timeout must be positive") }
-        guard agentIdleTimeout >= 0 else { throw ValidationError("--agent-idle-timeout must not be negative") }
+        try DurationOption.check(connectTimeout, flag: "--ssh-timeout", max: 3600)
+        guard (0...Int(DurationOption.maxTimeoutSeconds)).contains(agentIdleTimeout) else {
+            throw ValidationError("--agent-idle-timeout takes 0 to \(Int(DurationOption.maxTimeoutSeconds)) seconds, got \(agentIdleTimeout)")
+        }
     }
 }
 

@@ -5,6 +5,10 @@ import ArgumentParser
 public enum ExitCodes {
     /// Tests failed (run-tests).
     public static let testsFailed: Int32 = 1
+    /// The target could not do what was asked: the agent answered with an
+    /// error (file not found, permission denied, …). Not 1, which scripts
+    /// read as "tests failed".
+    public static let remoteError: Int32 = 4
     /// Wrong flags or arguments.
     public static let usage: Int32 = 64
     /// Interrupted by the user (SIGINT).

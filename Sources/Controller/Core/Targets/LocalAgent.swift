@@ -1,4 +1,5 @@
 import CAgentSupport
+import Descriptors
 import Foundation
 import Glibc
 import Logging
@@ -9,25 +10,29 @@ public enum LocalAgent {
         try await connect(command: [binary], logger: logger)
     }
 
+    private static func pipe() throws -> PipeEnds {
+        do {
+            return try FileDescriptor.pipe()
+        } catch {
+            throw POSIXFailure("pipe", error.code)
+        }
+    }
+
     /// Runs `command + ["--stdio"]`; the command may wrap the agent (setpriv, sudo, env).
     public static func connect(command: [String], logger: Logger) async throws -> AgentClient {
         let binary = command[0]
         // Close-on-exec from birth: a pipe end that leaks into a sibling agent
         // started concurrently would hide this agent's exit (no EOF).
-        var toChild: [Int32] = [-1, -1], fromChild: [Int32] = [-1, -1]
-        guard cagent_pipe2_cloexec(&toChild) == 0 else { throw POSIXFailure("pipe", errno) }
-        guard cagent_pipe2_cloexec(&fromChild) == 0 else {
-            let code = errno
-            Glibc.close(toChild[0])
-            Glibc.close(toChild[1])
-            throw POSIXFailure("pipe", code)
-        }
+        // Each end has one owner (the same type the agent's spawner uses): the
+        // child's ends close when this returns, whatever happens.
+        let toChild = try pipe()
+        let fromChild = try pipe()
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, toChild.read.rawValue, 0)
+        posix_spawn_file_actions_adddup2(&actions, fromChild.write.rawValue, 1)
         // Nothing else of ours reaches the agent, not even what another thread
         // opened without close-on-exec a moment ago (Foundation's Process does:
         // its exit-watch socket, held by our agent, would hang that process's wait).
@@ -44,15 +49,16 @@ public enum LocalAgent {
         let argv: [UnsafeMutablePointer<CChar>?] = (command + ["--stdio"]).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let rc = posix_spawn(&pid, binary, &actions, &attr, argv, environ)
-        Glibc.close(toChild[0])
-        Glibc.close(fromChild[1])
+        // The child's ends go now, not when this function returns: while we
+        // held them, an agent that died before its hello would never show EOF.
+        toChild.read.closeQuietly()
+        fromChild.write.closeQuietly()
         guard rc == 0 else {
-            Glibc.close(toChild[1])
-            Glibc.close(fromChild[0])
             throw AgentClientError(.transport, "cannot start agent \(binary): \(String(cString: strerror(rc)))")
         }
         let agentPID = pid
-        let transport = PipeTransport(readFD: fromChild[0], writeFD: toChild[1]) {
+        // The transport owns our ends from here and closes each once.
+        let transport = PipeTransport(readFD: fromChild.read.release(), writeFD: toChild.write.release()) {
             var status: Int32 = 0
             _ = waitpid(agentPID, &status, 0)
         }
