@@ -59,12 +59,25 @@ struct FaultAccountingTests {
     func healthStreak() {
         let s = slots(2)
         var health = SlotHealth()
-        #expect(health.observe(attempt("ok", .passed, on: s[1], for: 2), estimate: 2, live: s) == nil)
+        #expect(health.observe(attempt("ok", .passed, on: s[1], for: 2), estimate: 2, live: s).isEmpty)
         for (index, name) in ["x", "y"].enumerated() {
-            #expect(health.observe(attempt(name, .failed, on: s[0], for: 0.01), estimate: 5, live: s) == nil, "failure \(index)")
+            #expect(health.observe(attempt(name, .failed, on: s[0], for: 0.01), estimate: 5, live: s).isEmpty, "failure \(index)")
         }
-        let streak = health.observe(attempt("z", .failed, on: s[0], for: 0.01), estimate: 5, live: s)
-        #expect(streak?.map(\.name) == ["x", "y", "z"])
+        let broken = health.observe(attempt("z", .failed, on: s[0], for: 0.01), estimate: 5, live: s)
+        #expect(broken.map(\.slot) == [s[0]])
+        #expect(broken.first?.streak.map(\.name) == ["x", "y", "z"])
+    }
+
+    @Test("SlotHealth: a streak that ran before any slot was healthy is caught by the first healthy result")
+    func healthLateComparison() {
+        let s = slots(2)
+        var health = SlotHealth()
+        for name in ["x", "y", "z", "w"] {
+            #expect(health.observe(attempt(name, .failed, on: s[0], for: 0.01), estimate: 5, live: s).isEmpty)
+        }
+        let broken = health.observe(attempt("ok", .passed, on: s[1], for: 5), estimate: 5, live: s)
+        #expect(broken.map(\.slot) == [s[0]])
+        #expect(broken.first?.streak.count == 4)
     }
 
     @Test("SlotHealth: slow failures, passes and short tests end or never start a streak")
@@ -75,11 +88,11 @@ struct FaultAccountingTests {
         _ = health.observe(attempt("x", .failed, on: s[0], for: 0.01), estimate: 5, live: s)
         _ = health.observe(attempt("y", .failed, on: s[0], for: 0.01), estimate: 5, live: s)
         // A failure that took its usual time: the test, not the slot.
-        #expect(health.observe(attempt("slow", .failed, on: s[0], for: 4), estimate: 5, live: s) == nil)
+        #expect(health.observe(attempt("slow", .failed, on: s[0], for: 4), estimate: 5, live: s).isEmpty)
         _ = health.observe(attempt("x2", .failed, on: s[0], for: 0.01), estimate: 5, live: s)
         _ = health.observe(attempt("y2", .failed, on: s[0], for: 0.01), estimate: 5, live: s)
         // Too short to tell.
-        #expect(health.observe(attempt("tiny", .failed, on: s[0], for: 0.01), estimate: 0.5, live: s) == nil)
+        #expect(health.observe(attempt("tiny", .failed, on: s[0], for: 0.01), estimate: 0.5, live: s).isEmpty)
         #expect(!health.isFast(attempt("tiny", .failed, on: s[0], for: 0.01), estimate: 0.5))
     }
 
@@ -89,7 +102,7 @@ struct FaultAccountingTests {
         var health = SlotHealth()
         for index in 0..<10 {
             let slot = s[index % 2]
-            #expect(health.observe(attempt("t\(index)", .failed, on: slot, for: 0.01), estimate: 5, live: s) == nil)
+            #expect(health.observe(attempt("t\(index)", .failed, on: slot, for: 0.01), estimate: 5, live: s).isEmpty)
         }
     }
 
@@ -104,14 +117,14 @@ struct FaultAccountingTests {
         _ = queue.record(attempt(first, .passed, on: s[1], for: 5))
         _ = queue.finishBatch(on: s[1])
         var broken: [String] = []
-        var last: TestQueue.RecordResult?
         for _ in 0..<3 {
             let name = queue.next(for: s[0]).batch!.names[0]
             broken.append(name)
-            last = queue.record(attempt(name, .failed, on: s[0], for: 0.01, message: "No space left on device"))
+            _ = queue.record(attempt(name, .failed, on: s[0], for: 0.01, message: "No space left on device"))
             _ = queue.finishBatch(on: s[0])
         }
-        #expect(last == .quarantined(s[0], undone: broken.map { .init(name: $0, attempt: 1, estimate: 5) }))
+        #expect(queue.takeQuarantines() == [.init(slot: s[0], undone: broken.map { .init(name: $0, attempt: 1, estimate: 5) })])
+        #expect(queue.takeQuarantines().isEmpty)
         #expect(queue.quarantined == [s[0]])
         #expect(queue.next(for: s[0]) == .done)
         #expect(queue.outcomes.map(\.name) == [first], "the undone failures are no outcomes")

@@ -51,21 +51,27 @@ public struct SlotHealth: Sendable {
             && attempt.duration < policy.ratio * estimate
     }
 
-    /// Records a result; returns the streak when it makes `attempt.slot` broken
-    /// (some other slot in `live` being healthy), nil otherwise.
-    public mutating func observe(_ attempt: TestAttempt, estimate: Double, live: [SlotID]) -> [FastFailure]? {
+    /// Records a result; returns the slots that this makes broken, each with
+    /// its streak: the result's own slot when its streak is long enough while
+    /// another live slot is healthy, or, when this result is healthy, other
+    /// slots whose streaks were waiting for a healthy slot to compare with.
+    public mutating func observe(_ attempt: TestAttempt, estimate: Double, live: [SlotID]) -> [(slot: SlotID, streak: [FastFailure])] {
         let slot = attempt.slot
-        guard isFast(attempt, estimate: estimate) else {
+        if isFast(attempt, estimate: estimate) {
+            lastHealthy[slot] = false
+            streaks[slot, default: []].append(FastFailure(name: attempt.name, attempt: attempt.attempt, estimate: estimate))
+        } else {
             streaks[slot] = nil
             lastHealthy[slot] = true
-            return nil
         }
-        lastHealthy[slot] = false
-        streaks[slot, default: []].append(FastFailure(name: attempt.name, attempt: attempt.attempt, estimate: estimate))
-        let streak = streaks[slot]!
-        guard streak.count >= policy.streak, live.contains(where: { $0 != slot && lastHealthy[$0] == true }) else { return nil }
-        streaks[slot] = nil
-        return streak
+        var broken: [(slot: SlotID, streak: [FastFailure])] = []
+        for candidate in live {
+            guard let streak = streaks[candidate], streak.count >= policy.streak,
+                  live.contains(where: { $0 != candidate && lastHealthy[$0] == true }) else { continue }
+            streaks[candidate] = nil
+            broken.append((candidate, streak))
+        }
+        return broken
     }
 
     /// Forgets a slot that left the run.

@@ -34,9 +34,13 @@ public struct TestQueue: Sendable {
         case willRetry
         /// The result did not match any test in flight on that slot (ignored).
         case unexpected
-        /// The result completed a streak of fast failures: the slot is out of the
-        /// run and these attempts (now undone) go back in the queue for other slots.
-        case quarantined(SlotID, undone: [SlotHealth.FastFailure])
+    }
+
+    /// A slot taken out of the run, with the fast failures that were undone
+    /// (their tests are back in the queue for other slots).
+    public struct Quarantine: Sendable, Equatable {
+        public var slot: SlotID
+        public var undone: [SlotHealth.FastFailure]
     }
 
     public let policy: BatchPolicy
@@ -50,6 +54,7 @@ public struct TestQueue: Sendable {
     private var health: SlotHealth
     /// Slots taken out of the run by `SlotHealth`, in order.
     private(set) public var quarantined: [SlotID] = []
+    private var unseenQuarantines: [Quarantine] = []
     /// True once `stop` was called: nothing more is handed out.
     private(set) public var stopped = false
     /// Final outcomes in the order tests finished.
@@ -142,11 +147,19 @@ public struct TestQueue: Sendable {
         } else {
             decision = .final(finish(result.name))
         }
-        if !stopped, let streak = health.observe(result, estimate: estimate, live: liveSlots) {
-            quarantine(result.slot, undoing: streak)
-            return .quarantined(result.slot, undone: streak)
+        if !stopped {
+            for (slot, streak) in health.observe(result, estimate: estimate, live: liveSlots) {
+                quarantine(slot, undoing: streak)
+                unseenQuarantines.append(Quarantine(slot: slot, undone: streak))
+            }
         }
         return decision
+    }
+
+    /// Quarantines decided since the last call (a result can quarantine its own slot or, being healthy, another).
+    public mutating func takeQuarantines() -> [Quarantine] {
+        defer { unseenQuarantines.removeAll() }
+        return unseenQuarantines
     }
 
     /// Takes `slot` out of the run and puts the tests of its fast-failure
