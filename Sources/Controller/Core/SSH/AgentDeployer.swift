@@ -81,11 +81,13 @@ struct AgentDeployer {
         return true
     }
 
-    /// Starts `serve` detached and reads the one JSON line it prints.
-    func startAgent(at path: String) async throws -> RemoteAgentHost.Agent {
+    /// Attaches to the agent of this hash already running for this user
+    /// (its state file names a live pid), else starts `serve` detached; reads
+    /// the one JSON line either prints. `attach: false` always starts one.
+    func startAgent(at path: String, attach: Bool = true) async throws -> RemoteAgentHost.Agent {
         // The path is hex and fixed text; the idle timeout is a number: nothing
         // user-controlled reaches the remote shell.
-        let command = "exec \"$HOME\"/\(path) serve --listen 127.0.0.1:0 --idle-timeout \(configuration.agentIdleTimeout) --detach"
+        let command = AgentStateFile.startCommand(agentPath: path, idleTimeout: configuration.agentIdleTimeout, attach: attach)
         let result = try await session.execute(command)
         let line = result.output.split(separator: "\n").first.map(String.init) ?? ""
         guard result.exitStatus == 0, let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(line.utf8)) else {
@@ -96,8 +98,10 @@ struct AgentDeployer {
                 Is \(configuration.agentBinary) built for this host's architecture and statically linked (deploy/build-agent.sh)?
                 """)
         }
-        return RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
-                                     path: path, uploaded: false)
+        var agent = RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
+                                          path: path, uploaded: false)
+        agent.attached = result.output.split(separator: "\n").dropFirst().contains(Substring(AgentStateFile.attachedMarker))
+        return agent
     }
 
     private struct Announcement: Decodable {
