@@ -53,7 +53,7 @@ final class SlotExec: Sendable {
         let overdue = state.withLock { s -> Bool in
             guard s.call != nil, !s.cancelSent else { return false }
             let quiet = ContinuousClock.now - s.lastProgress
-            return Double(quiet.components.seconds) > limit
+            return Double(quiet.components.seconds) + Double(quiet.components.attoseconds) / 1e18 > limit
         }
         return overdue && cancel(becauseOfTimeout: true)
     }
