@@ -190,6 +190,27 @@ struct RunTestsFaultTests {
         #expect(passed.sorted() == (0..<12).map { String(format: "t%02d", $0) }, "each test passed exactly once")
     }
 
+    @Test("exec against an agent that stops is ended by the heartbeat (exit 255, a message), not left hanging")
+    func execStoppedAgent() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let running = try harness.start(["exec", "--target", "local", "--", "sleep", "600"])
+        var agents: [(pid: Int32, name: String)] = []
+        let deadline = Date().addingTimeInterval(60)
+        while agents.isEmpty && running.process.isRunning && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            agents = ProcessTable.children(of: running.process.processIdentifier).filter { $0.name.hasPrefix("automation-age") }
+        }
+        let agent = try #require(agents.first)
+        // Let the exec start before the agent stops.
+        try await Task.sleep(for: .milliseconds(500))
+        kill(agent.pid, SIGSTOP)
+        defer { kill(agent.pid, SIGCONT) }
+        let result = try await running.wait(hangGuard: 180)
+        #expect(result.status == 255, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("no answer to a ping for 30 s"))
+    }
+
     @Test("a broken slot (tests fail at once) is quarantined; its tests re-run elsewhere and pass")
     func brokenSlotQuarantined() async throws {
         let harness = try RunTestsHarness()

@@ -61,7 +61,7 @@ struct RunTestsCommand: AsyncParsableCommand {
     var timeout: Double?
 
     @Option(name: .customLong("lost-after"), help: "Declare a target lost when its agent has not answered a ping for this many seconds (stopped host, half-open connection, partition).")
-    var lostAfter = 30.0
+    var lostAfter = TargetHeartbeat.defaultLostAfter
 
     @Flag(name: .customLong("allow-lost-targets"), help: "Exit 0 or 1 as the tests decide even when a target was unreachable or lost (tests that never ran still exit 3).")
     var allowLostTargets = false

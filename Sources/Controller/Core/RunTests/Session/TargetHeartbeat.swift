@@ -13,6 +13,9 @@ final class TargetHeartbeat: Sendable {
         var end: Date
     }
 
+    /// Seconds without an answer after which a target is lost (`--lost-after`'s default).
+    static let defaultLostAfter = 30.0
+
     let client: AgentClient
     let label: String
     let lostAfter: Double
