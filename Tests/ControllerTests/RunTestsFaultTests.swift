@@ -203,9 +203,17 @@ struct RunTestsFaultTests {
         }
         let agent = try #require(agents.first)
         // Let the exec start before the agent stops.
-        try await Task.sleep(for: .milliseconds(500))
+        var command: [Int32] = []
+        while command.isEmpty && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            command = ProcessTable.children(of: agent.pid).map(\.pid)
+        }
         kill(agent.pid, SIGSTOP)
-        defer { kill(agent.pid, SIGCONT) }
+        defer {
+            kill(agent.pid, SIGCONT)
+            // An agent whose controller died while it was stopped does not always end its children: end ours.
+            for pid in command { kill(pid, SIGKILL) }
+        }
         let result = try await running.wait(hangGuard: 180)
         #expect(result.status == 255, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("no answer to a ping for 30 s"))
