@@ -1,3 +1,4 @@
+import AutomationKit
 import Foundation
 import Testing
 
@@ -90,12 +91,8 @@ struct UniqueAgent {
 }
 
 enum AgentBinaryLocator {
-    static func path() throws -> String {
-        guard let path = ProcessInfo.processInfo.environment["AUTOMATION_AGENT_BINARY"], FileManager.default.isExecutableFile(atPath: path) else {
-            throw HarnessError("set AUTOMATION_AGENT_BINARY to the static agent (deploy/build-agent.sh)")
-        }
-        return path
-    }
+    /// The agent the tests run (`$AUTOMATION_AGENT_BINARY`, as test.sh sets it, else the one beside the build).
+    static func path() throws -> String { try AgentBinary.locate() }
 }
 
 /// deploy/testhost/tcp-fault-proxy.py in front of a TCP port: stalls,

@@ -61,6 +61,7 @@ struct RunTestsFaultTests {
         let junit = harness.scratch.appendingPathComponent("j.xml")
         let running = try harness.start(suite.arguments + ["--target", "local:2", "--junit", junit.path], env: ["FAULT_SLEEP": "0.5"])
         try await Self.waitForResults(running, 3)
+        try #require(running.process.isRunning, "the run ended before the Ctrl-C")
         kill(running.process.processIdentifier, SIGINT)
         let result = try await running.wait(hangGuard: 120)
         #expect(result.status == 130, "stdout: \(result.stdout)\nstderr: \(result.stderr)")

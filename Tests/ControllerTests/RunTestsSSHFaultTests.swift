@@ -30,7 +30,7 @@ struct RunTestsSSHFaultTests {
         func start(lostAfter: Double, sleep: Double, extra: [String] = []) throws -> RunTestsHarness.Running {
             try harness.start(suite.arguments + ["--target", "local:1"] + host.targetArguments(port: proxy.port, slots: 1) + [
                 "--agent-binary", agent.path, "--agent-idle-timeout", "60", "--lost-after", String(lostAfter),
-                "--workdir", "/tmp", "--json-report", json.path,
+                "--workdir", "/tmp", "--json-report", json.path, "--env", "FAULT_SLEEP=\(sleep)",
             ] + extra, env: ["FAULT_SLEEP": String(sleep)])
         }
 
@@ -69,8 +69,9 @@ struct RunTestsSSHFaultTests {
     func partitionHeals() async throws {
         let rig = try Rig(count: 16)
         defer { rig.tearDown() }
-        let running = try rig.start(lostAfter: 30, sleep: 0.5)
-        try await rig.waitForRemoteResults(running, 2)
+        let running = try rig.start(lostAfter: 30, sleep: 1)
+        try await rig.waitForRemoteResults(running, 1)
+        try #require(running.process.isRunning, "the run ended before the partition")
         try rig.proxy.send("pause")
         try await Task.sleep(for: .seconds(10))
         try rig.proxy.send("resume")
@@ -84,7 +85,7 @@ struct RunTestsSSHFaultTests {
         let store = rig.harness.state.appendingPathComponent("durations/faults/command.json")
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: store)) as? [String: Any]
         let tests = try #require((object?["tests"] as? [String: Any])?["tests"] as? [String: [Double]])
-        // Each test takes 0.5 s; one measured across the 10 s stall would show as 10 s or more.
+        // Each test takes 1 s; one measured across the 10 s stall would show as 10 s or more.
         #expect(tests.values.allSatisfy { $0.allSatisfy { $0 < 5 } }, "a stall entered the durations: \(tests)")
     }
 
@@ -92,10 +93,11 @@ struct RunTestsSSHFaultTests {
     func stoppedSSHD() async throws {
         let rig = try Rig(count: 12)
         defer { rig.tearDown() }
-        let running = try rig.start(lostAfter: 4, sleep: 0.5)
-        try await rig.waitForRemoteResults(running, 2)
+        // Long enough tests that the run is still going when the fault comes, however loaded the machine.
+        let running = try rig.start(lostAfter: 4, sleep: 2)
+        try await rig.waitForRemoteResults(running, 1)
         let stopped = rig.host.connectionPids()
-        #expect(!stopped.isEmpty)
+        try #require(!stopped.isEmpty && running.process.isRunning, "no sshd connection to stop")
         for pid in stopped { kill(pid, SIGSTOP) }
         let result = try await running.wait(hangGuard: 120)
         for pid in stopped { kill(pid, SIGCONT) }
@@ -110,8 +112,9 @@ struct RunTestsSSHFaultTests {
     func stoppedRemoteAgent() async throws {
         let rig = try Rig(count: 12)
         defer { rig.tearDown() }
-        let running = try rig.start(lostAfter: 4, sleep: 0.5)
-        try await rig.waitForRemoteResults(running, 2)
+        let running = try rig.start(lostAfter: 4, sleep: 2)
+        try await rig.waitForRemoteResults(running, 1)
+        try #require(running.process.isRunning)
         let agents = rig.agent.pids()
         #expect(agents.count == 1)
         for pid in agents { kill(pid, SIGSTOP) }
@@ -127,8 +130,9 @@ struct RunTestsSSHFaultTests {
         for fault in ["connection", "agent"] {
             let rig = try Rig(count: 12)
             defer { rig.tearDown() }
-            let running = try rig.start(lostAfter: 30, sleep: 0.5)
-            try await rig.waitForRemoteResults(running, 2)
+            let running = try rig.start(lostAfter: 30, sleep: 1)
+            try await rig.waitForRemoteResults(running, 1)
+            try #require(running.process.isRunning, "\(fault): the run ended before the fault")
             if fault == "connection" {
                 try rig.proxy.send("kill")
             } else {
