@@ -28,8 +28,12 @@ struct RunTestsSSHTests {
             .output.split(separator: " ")[1]
 
         let json = harness.scratch.appendingPathComponent("r.jsonl")
+        // An agent of its own hash: SSH suites running at the same time share the test user,
+        // and one agent per host, user and hash means they would share (and stop) each other's.
+        let agent = try UniqueAgent(in: harness)
+        defer { agent.killAll() }
         let result = try await harness.run(RunTestsHarness.sampleSuite + [
-            "--target", "local:2", "--target", "ssh://\(user)@127.0.0.1:\(port)/2",
+            "--target", "local:2", "--target", "ssh://\(user)@127.0.0.1:\(port)/2", "--agent-binary", agent.path,
             "--identity", sshdDir + "/id_ed25519", "--host-key", String(fingerprint),
             "--workdir", RunTestsHarness.repoRoot.path, "--env", "SAMPLE_FAIL=1", "--json-report", json.path,
         ])
