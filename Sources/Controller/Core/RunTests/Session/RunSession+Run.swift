@@ -8,8 +8,10 @@ import Synchronization
 extension RunSession {
     /// How long the first Ctrl-C waits for cancelled tests to end before abandoning their sessions.
     static let collectSeconds = 15.0
-    /// Bound on removing one target's scratch directories at the end.
-    static let cleanupSeconds = 10.0
+    /// Bound on removing one target's scratch directories at the end, beyond
+    /// `--lost-after` (a host that stops answering is abandoned by its
+    /// heartbeat first, which ends the remove at once).
+    static let cleanupMarginSeconds = 60.0
 
     func run() async throws -> Int32 {
         let specs = try command.targets.specs()
@@ -121,7 +123,7 @@ extension RunSession {
             await withTaskGroup(of: Void.self) { group in
                 for (index, target) in targets.enumerated() {
                     group.addTask {
-                        _ = try? await Deadline.race(seconds: Self.cleanupSeconds) {
+                        _ = try? await Deadline.race(seconds: command.lostAfter + Self.cleanupMarginSeconds) {
                             try await target.client.remove(base(index), recursive: true, missingOK: true)
                         }
                     }
