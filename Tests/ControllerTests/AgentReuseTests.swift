@@ -24,7 +24,9 @@ struct AgentReuseTests {
         let pids = agent.pids()
         #expect(pids.count == 1, "agents running: \(pids)")
 
-        let listed = try await harness.run(["agents"] + target)
+        // --hash: the test user's home is shared with other suites running now; touch only this agent.
+        let only = ["--hash", agent.hash]
+        let listed = try await harness.run(["agents"] + target + only)
         #expect(listed.status == 0, "stderr: \(listed.stderr)")
         #expect(listed.stdout.contains("agent \(agent.hash.prefix(12)) pid \(pids.first ?? 0) port "))
         #expect(listed.stdout.contains("running"))
@@ -37,13 +39,13 @@ struct AgentReuseTests {
         let fresh = agent.pids()
         #expect(fresh.count == 1 && fresh != pids, "before \(pids), after \(fresh)")
 
-        let stopped = try await harness.run(["agents", "--stop"] + target)
+        let stopped = try await harness.run(["agents", "--stop"] + target + only)
         #expect(stopped.status == 0, "stderr: \(stopped.stderr)")
         #expect(stopped.stdout.contains("pid \(fresh.first ?? 0) stopped"))
         let deadline = Date().addingTimeInterval(30)
         while !agent.pids().isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         #expect(agent.pids().isEmpty, "the agent did not exit after shutdown")
-        let none = try await harness.run(["agents"] + target)
-        #expect(!none.stdout.contains(String(agent.hash.prefix(12))), "stdout: \(none.stdout)")
+        let none = try await harness.run(["agents"] + target + only)
+        #expect(none.stdout.contains(": no agents"), "stdout: \(none.stdout)")
     }
 }

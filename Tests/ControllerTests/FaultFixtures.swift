@@ -81,11 +81,16 @@ struct UniqueAgent {
         }
     }
 
-    /// Ends the agents this test started (by pid).
-    func killAll() {
+    /// Ends the agents this test started (by pid) and removes what it left
+    /// in the test user's agent cache (the 14 MB upload, the state file).
+    func killAll(user: String = ProcessInfo.processInfo.environment["AUTOMATION_TEST_USER"] ?? "automation-test") {
         for pid in pids() {
             kill(pid, SIGCONT)
             kill(pid, SIGKILL)
+        }
+        guard let home = FileManager.default.homeDirectory(forUser: user)?.path else { return }
+        for suffix in ["", ".state"] {
+            try? FileManager.default.removeItem(atPath: "\(home)/.cache/automation/agent-\(hash)\(suffix)")
         }
     }
 }

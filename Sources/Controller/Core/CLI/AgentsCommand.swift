@@ -24,6 +24,15 @@ struct AgentsCommand: AsyncParsableCommand {
     @Flag(help: "Shut the listed agents down and remove their state files.")
     var stop = false
 
+    @Option(help: ArgumentHelp("Only agents whose hash starts with this (hex).", valueName: "prefix"))
+    var hash: String?
+
+    mutating func validate() throws {
+        if let hash, hash.isEmpty || hash.count > 64 || !hash.allSatisfy(\.isHexDigit) {
+            throw ValidationError("--hash takes 1 to 64 hex digits of an agent's SHA-256")
+        }
+    }
+
     /// One state file on the host.
     struct Entry {
         var hash: String
@@ -47,6 +56,7 @@ struct AgentsCommand: AsyncParsableCommand {
                 defer { session.close() }
                 let listing = try await session.execute(AgentStateFile.listCommand)
                 let entries = listing.output.split(separator: "\n").compactMap { Self.parse(String($0)) }
+                    .filter { hash == nil || $0.hash.hasPrefix(hash!.lowercased()) }
                 if entries.isEmpty { print("\(endpoint): no agents") }
                 for entry in entries {
                     let short = String(entry.hash.prefix(12))
