@@ -59,8 +59,9 @@ struct RunTestsFaultTests {
         defer { harness.cleanUp() }
         let suite = try Suite(in: harness, count: 30)
         let junit = harness.scratch.appendingPathComponent("j.xml")
-        let running = try harness.start(suite.arguments + ["--target", "local:2", "--junit", junit.path], env: ["FAULT_SLEEP": "0.5"])
-        try await Self.waitForResults(running, 3)
+        // Tests long enough (30 × 2 s on 2 slots) that the run is still going when Ctrl-C comes, however loaded the machine.
+        let running = try harness.start(suite.arguments + ["--target", "local:2", "--junit", junit.path], env: ["FAULT_SLEEP": "2"])
+        try await Self.waitForResults(running, 1)
         try #require(running.process.isRunning, "the run ended before the Ctrl-C")
         kill(running.process.processIdentifier, SIGINT)
         let result = try await running.wait(hangGuard: 120)
@@ -72,7 +73,7 @@ struct RunTestsFaultTests {
         #expect(counts.testcases == 30)
         #expect(counts.failures == 0)
         #expect(!xml.contains("<error"))
-        #expect(counts.skipped >= 1 && counts.skipped < 30 - 3 + 1)
+        #expect(counts.skipped >= 1 && counts.skipped <= 30 - 1)
         #expect(xml.contains("not run: "))
         let runDir = try #require(Self.runDirectory(result.stdout))
         let runID = URL(fileURLWithPath: runDir).lastPathComponent
@@ -175,8 +176,9 @@ struct RunTestsFaultTests {
         let suite = try Suite(in: harness, count: 12)
         let json = harness.scratch.appendingPathComponent("r.jsonl")
         let running = try harness.start(suite.arguments + ["--target", "local:1", "--target", "local:1", "--lost-after", "3",
-                                                           "--json-report", json.path], env: ["FAULT_SLEEP": "0.5"])
-        try await Self.waitForResults(running, 2)
+                                                           "--json-report", json.path], env: ["FAULT_SLEEP": "1"])
+        try await Self.waitForResults(running, 1)
+        try #require(running.process.isRunning, "the run ended before the fault")
         let agents = ProcessTable.children(of: running.process.processIdentifier).filter { $0.name.hasPrefix("automation-age") }
         #expect(agents.count == 2)
         let victim = try #require(agents.first)
