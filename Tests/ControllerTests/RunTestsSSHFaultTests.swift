@@ -17,14 +17,27 @@ struct RunTestsSSHFaultTests {
 
         init(count: Int) throws {
             guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
-            harness = try RunTestsHarness()
-            host = try FaultSSHHost(in: harness)
-            proxy = try FaultProxy(upstreamPort: host.port)
-            agent = try UniqueAgent(in: harness)
-            suite = try RunTestsFaultTests.Suite(in: harness, count: count)
+            let harness = try RunTestsHarness()
+            self.harness = harness
+            var host: FaultSSHHost?
+            var proxy: FaultProxy?
+            do {
+                host = try FaultSSHHost(in: harness)
+                proxy = try FaultProxy(upstreamPort: host!.port)
+                agent = try UniqueAgent(in: harness)
+                suite = try RunTestsFaultTests.Suite(in: harness, count: count)
+                // The test user runs the suite's scripts.
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: harness.scratch.path)
+            } catch {
+                // Nothing is left running when the rig cannot be built.
+                proxy?.stop()
+                host?.stop()
+                harness.cleanUp()
+                throw error
+            }
+            self.host = host!
+            self.proxy = proxy!
             json = harness.scratch.appendingPathComponent("r.jsonl")
-            // The test user runs the suite's scripts.
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: harness.scratch.path)
         }
 
         func start(lostAfter: Double, sleep: Double, extra: [String] = []) throws -> RunTestsHarness.Running {
