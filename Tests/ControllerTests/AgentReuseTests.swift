@@ -9,8 +9,9 @@ struct AgentReuseTests {
     func oneAgentPerHost() async throws {
         guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
         let harness = try RunTestsHarness()
-        let host = try FaultSSHHost(in: harness)
         let agent = try UniqueAgent(in: harness)
+        let host: FaultSSHHost
+        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
         defer {
             agent.killAll()
             host.stop()
