@@ -93,14 +93,15 @@ struct TestQueueTests {
         #expect(queue.outcomes.allSatisfy { $0.verdict == .passed })
     }
 
-    @Test("when the last slot dies, everything left becomes an infrastructure error")
+    @Test("when the last slot dies, everything left is not run, not a failure")
     func lastSlotLost() {
         let s = slots(1)
         var queue = TestQueue(tests: ["a": 2, "b": 1], slots: s, policy: .singleTest)
         _ = queue.next(for: s[0])
         let decided = queue.slotLost(s[0], reason: "gone")
         #expect(Set(decided.map(\.name)) == ["a", "b"])
-        #expect(decided.allSatisfy { $0.isInfrastructureError })
+        #expect(decided.allSatisfy { $0.verdict == .notRun && !$0.verdict.isFailure && !$0.isInfrastructureError })
+        #expect(decided.first { $0.name == "b" }?.last?.message == "no slot left to run it (gone)")
         #expect(queue.isFinished)
     }
 

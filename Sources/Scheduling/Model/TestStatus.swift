@@ -5,12 +5,15 @@ public enum TestStatus: String, Codable, Sendable, CaseIterable {
     case skipped = "skip"
     case error
     case timedOut = "timeout"
+    /// Never ran to completion: the run was interrupted or no slot was left
+    /// for it. Not a failure of the test; JUnit shows it as skipped.
+    case notRun = "notrun"
 
     /// True for the statuses that make a run fail (and that `--retry-failed` retries).
     public var isFailure: Bool {
         switch self {
         case .failed, .error, .timedOut: true
-        case .passed, .skipped: false
+        case .passed, .skipped, .notRun: false
         }
     }
 }
@@ -24,12 +27,14 @@ public enum TestVerdict: String, Codable, Sendable, CaseIterable {
     case timedOut = "timeout"
     /// Failed at least once, then passed on a retry: reported apart from passes.
     case flaky
+    /// Never ran to completion (interrupted, or no slot left for it).
+    case notRun = "notrun"
 
     /// True when the verdict makes the run fail.
     public var isFailure: Bool {
         switch self {
         case .failed, .error, .timedOut: true
-        case .passed, .skipped, .flaky: false
+        case .passed, .skipped, .flaky, .notRun: false
         }
     }
 
@@ -41,6 +46,7 @@ public enum TestVerdict: String, Codable, Sendable, CaseIterable {
         case .skipped: self = .skipped
         case .error: self = .error
         case .timedOut: self = .timedOut
+        case .notRun: self = .notRun
         }
     }
 }

@@ -9,7 +9,10 @@ import Foundation
 /// with a slot (or left without a result when a batch ends) go back in the
 /// queue once; a second loss makes them infrastructure errors. Failures are
 /// re-queued up to `retryFailed` times, preferring a slot they have not
-/// failed on.
+/// failed on. A slot whose tests fail far faster than usual several times in
+/// a row is quarantined (`SlotHealth`) and those tests run again elsewhere.
+/// Tests that never get to run (the run was stopped, or no slot is left) end
+/// as `notRun`, which is not a failure.
 public struct TestQueue: Sendable {
     struct Pending: Sendable {
         var name: String
@@ -33,6 +36,13 @@ public struct TestQueue: Sendable {
         case unexpected
     }
 
+    /// A slot taken out of the run, with the fast failures that were undone
+    /// (their tests are back in the queue for other slots).
+    public struct Quarantine: Sendable, Equatable {
+        public var slot: SlotID
+        public var undone: [SlotHealth.FastFailure]
+    }
+
     public let policy: BatchPolicy
     public let retryFailed: Int
     private(set) var pending: [Pending]
@@ -41,17 +51,28 @@ public struct TestQueue: Sendable {
     private var history: [String: [TestAttempt]] = [:]
     private var lostCount: [String: Int] = [:]
     private var nextBatchID = 1
+    private var health: SlotHealth
+    /// Slots taken out of the run by `SlotHealth`, in order.
+    private(set) public var quarantined: [SlotID] = []
+    private var unseenQuarantines: [Quarantine] = []
+    /// True once `stop` was called: nothing more is handed out.
+    private(set) public var stopped = false
     /// Final outcomes in the order tests finished.
     private(set) public var outcomes: [TestOutcome] = []
     /// Total number of distinct tests in the run.
     public let testCount: Int
+    /// Every test's name, as given.
+    public let allTests: [String]
 
     /// Creates a queue over `tests` (name → estimated seconds) for `slots`.
-    public init(tests: [String: Double], slots: [SlotID], policy: BatchPolicy, retryFailed: Int = 0) {
+    public init(tests: [String: Double], slots: [SlotID], policy: BatchPolicy, retryFailed: Int = 0,
+                health: SlotHealth.Policy = .standard) {
         self.policy = policy
+        self.health = SlotHealth(policy: health)
         self.retryFailed = max(0, retryFailed)
         self.liveSlots = slots
         self.testCount = tests.count
+        self.allTests = tests.keys.sorted()
         self.pending = tests.map { Pending(name: $0.key, estimate: max(0, $0.value), attempt: 1, avoid: []) }
         self.pending.sort(by: Self.order)
     }
@@ -79,7 +100,7 @@ public struct TestQueue: Sendable {
 
     /// Hands the next batch to `slot`, which must be free; `now` is the caller's clock in seconds.
     public mutating func next(for slot: SlotID, now: Double = 0) -> Assignment {
-        guard liveSlots.contains(slot) else { return .done }
+        guard liveSlots.contains(slot), !stopped else { return .done }
         precondition(inFlight[slot] == nil, "slot \(slot) asked for a batch while running one")
         guard !pending.isEmpty else { return inFlight.isEmpty ? .done : .wait }
         let target = policy.targetSeconds(remaining: queuedSeconds, liveSlots: liveSlots.count)
@@ -115,16 +136,71 @@ public struct TestQueue: Sendable {
         var result = result
         result.attempt = attempt
         history[result.name, default: []].append(result)
+        let estimate = flight.batch.entries.first { $0.name == result.name }?.estimate ?? result.duration
         let failures = history[result.name]!.filter { $0.status.isFailure && !$0.infrastructure }.count
-        if result.status.isFailure && !result.infrastructure && failures <= retryFailed {
+        let decision: RecordResult
+        if result.status.isFailure && !result.infrastructure && failures <= retryFailed && !stopped {
             var avoid = Set(history[result.name]!.filter { $0.status.isFailure }.map(\.slot))
             avoid.insert(result.slot)
-            let estimate = flight.batch.entries.first { $0.name == result.name }?.estimate ?? result.duration
             enqueue(Pending(name: result.name, estimate: estimate, attempt: attempt + 1, avoid: avoid))
-            return .willRetry
+            decision = .willRetry
+        } else {
+            decision = .final(finish(result.name))
         }
-        return .final(finish(result.name))
+        if !stopped {
+            for (slot, streak) in health.observe(result, estimate: estimate, live: liveSlots) {
+                quarantine(slot, undoing: streak)
+                unseenQuarantines.append(Quarantine(slot: slot, undone: streak))
+            }
+        }
+        return decision
     }
+
+    /// Quarantines decided since the last call (a result can quarantine its own slot or, being healthy, another).
+    public mutating func takeQuarantines() -> [Quarantine] {
+        defer { unseenQuarantines.removeAll() }
+        return unseenQuarantines
+    }
+
+    /// Takes `slot` out of the run and puts the tests of its fast-failure
+    /// streak back in the queue as if those attempts had not happened.
+    private mutating func quarantine(_ slot: SlotID, undoing streak: [SlotHealth.FastFailure]) {
+        liveSlots.removeAll { $0 == slot }
+        quarantined.append(slot)
+        health.forget(slot)
+        for failure in streak {
+            if let index = history[failure.name]?.lastIndex(where: { $0.slot == slot && $0.attempt == failure.attempt }) {
+                history[failure.name]!.remove(at: index)
+            }
+            // Its retry already running elsewhere stands for it.
+            if inFlight.values.contains(where: { $0.unreported[failure.name] != nil }) { continue }
+            outcomes.removeAll { $0.name == failure.name }
+            pending.removeAll { $0.name == failure.name }
+            enqueue(Pending(name: failure.name, estimate: failure.estimate, attempt: failure.attempt + 1, avoid: [slot]))
+        }
+    }
+
+    /// Stops the run: nothing more is handed out, everything still queued
+    /// becomes `notRun`, and tests in flight that end without a result too.
+    /// Returns the outcomes this decided.
+    public mutating func stop(now: Date = Date(), reason: String) -> [TestOutcome] {
+        stopped = true
+        return strand(now: now, reason: reason, slot: nil)
+    }
+
+    private mutating func strand(now: Date, reason: String, slot: SlotID?) -> [TestOutcome] {
+        let stranded = pending
+        pending.removeAll()
+        return stranded.map { test in
+            history[test.name, default: []].append(TestAttempt(
+                name: test.name, attempt: test.attempt, status: .notRun, slot: slot ?? test.avoid.first ?? liveSlots.first ?? Self.nowhere,
+                start: now, end: now, message: reason, infrastructure: true))
+            return finish(test.name)
+        }
+    }
+
+    /// The slot recorded for a test that never got one.
+    static let nowhere = SlotID(target: "", host: "", index: -1)
 
     /// Ends the slot's batch; tests it did not report come back once, then
     /// become errors. Returns the outcomes this decided.
@@ -141,15 +217,9 @@ public struct TestQueue: Sendable {
         if let flight = inFlight.removeValue(forKey: slot) {
             decided += lose(flight, now: now, reason: reason)
         }
+        health.forget(slot)
         if liveSlots.isEmpty {
-            let stranded = pending
-            pending.removeAll()
-            for test in stranded {
-                history[test.name, default: []].append(TestAttempt(
-                    name: test.name, attempt: test.attempt, status: .error, slot: slot, start: now, end: now,
-                    message: "no slot left to run it (\(reason))", infrastructure: true))
-                decided.append(finish(test.name))
-            }
+            decided += strand(now: now, reason: "no slot left to run it (\(reason))", slot: slot)
         }
         return decided
     }
@@ -159,9 +229,16 @@ public struct TestQueue: Sendable {
         for entry in flight.batch.entries where flight.unreported[entry.name] != nil {
             let lost = lostCount[entry.name, default: 0]
             lostCount[entry.name] = lost + 1
-            if lost == 0 && !liveSlots.isEmpty {
+            if lost == 0 && !liveSlots.isEmpty && !stopped {
                 let avoid: Set<SlotID> = [flight.batch.slot]
                 enqueue(Pending(name: entry.name, estimate: entry.estimate, attempt: entry.attempt + 1, avoid: avoid))
+            } else if lost == 0 {
+                // Stopped, or nowhere left to run it: it never finished, which is not the test's fault.
+                let why = stopped ? reason : "no slot left to run it again (\(reason))"
+                history[entry.name, default: []].append(TestAttempt(
+                    name: entry.name, attempt: entry.attempt, status: .notRun, slot: flight.batch.slot,
+                    start: now, end: now, message: why, infrastructure: true))
+                decided.append(finish(entry.name))
             } else {
                 history[entry.name, default: []].append(TestAttempt(
                     name: entry.name, attempt: entry.attempt, status: .error, slot: flight.batch.slot,

@@ -25,13 +25,23 @@ public enum HTMLReportWriter {
         makespan \(fmt(report.makespan))s, lower bound \(fmt(report.lowerBound))s.</p>
         <p class="counts" id="counts"><span class="pass">\(report.passed) passed</span>\
         <span class="fail">\(report.failed) failed</span><span class="skip">\(report.skipped) skipped</span>\
-        <span class="flaky">\(report.flaky) flaky</span></p>
+        <span class="flaky">\(report.flaky) flaky</span><span class="skip">\(report.notRun) not run</span></p>
+        \(notices(report))
 
         """
         html += "<h2>Timeline</h2>\n" + TimelineSVG.render(report) + "\n"
         html += failures(report)
         html += slowestTable(report, count: slowest)
         html += "</body></html>\n"
+        return html
+    }
+
+    /// Lost targets and quarantined slots, which a reader must not miss.
+    private static func notices(_ report: RunReport) -> String {
+        var html = ""
+        if report.interrupted { html += "<p class=\"fail\" id=\"interrupted\">Interrupted: \(report.notRun) tests did not run.</p>\n" }
+        for target in report.lostTargets { html += "<p class=\"fail lost\">Lost target: \(e(target))</p>\n" }
+        for slot in report.quarantined { html += "<p class=\"fail quarantined\">Quarantined: \(e(slot))</p>\n" }
         return html
     }
 

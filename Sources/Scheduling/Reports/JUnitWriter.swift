@@ -11,7 +11,7 @@ public enum JUnitWriter {
         let failures = report.outcomes.filter { $0.verdict == .failed || $0.verdict == .timedOut }.count
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
         xml += "  <testsuite name=\"\(XMLText.escape(report.project))\" tests=\"\(report.outcomes.count)\""
-        xml += " failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(report.skipped)\""
+        xml += " failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(report.skipped + report.notRun)\""
         xml += " time=\"\(seconds(report.makespan))\" timestamp=\"\(Timestamp.iso(report.started))\">\n"
         for outcome in report.outcomes {
             let last = outcome.last
@@ -22,6 +22,9 @@ public enum JUnitWriter {
                 break
             case .skipped:
                 xml += "      <skipped message=\"\(XMLText.escape(last?.message ?? ""))\"/>\n"
+            case .notRun:
+                // JUnit has no "not run": skipped, with a message that says why.
+                xml += "      <skipped message=\"not run: \(XMLText.escape(last?.message ?? "the run ended first"))\"/>\n"
             case .failed, .timedOut:
                 xml += element("failure", outcome.lastFailure, type: outcome.verdict.rawValue)
             case .error:

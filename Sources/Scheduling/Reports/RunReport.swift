@@ -13,12 +13,22 @@ public struct RunReport: Sendable {
     public var attempts: [TestAttempt]
     /// One per test, sorted by name.
     public var outcomes: [TestOutcome]
+    /// Targets that could not be reached or were lost during the run, with why (`ssh://h: connection lost`).
+    public var lostTargets: [String]
+    /// Slots taken out of the run because their tests failed far faster than usual, with why.
+    public var quarantined: [String]
+    /// True when the user interrupted the run.
+    public var interrupted: Bool
 
     /// Creates a report; outcomes are sorted by name.
     public init(
         runID: String, project: String, runner: String, started: Date, finished: Date,
-        slots: [SlotID], attempts: [TestAttempt], outcomes: [TestOutcome]
+        slots: [SlotID], attempts: [TestAttempt], outcomes: [TestOutcome],
+        lostTargets: [String] = [], quarantined: [String] = [], interrupted: Bool = false
     ) {
+        self.lostTargets = lostTargets
+        self.quarantined = quarantined
+        self.interrupted = interrupted
         self.runID = runID
         self.project = project
         self.runner = runner
@@ -39,11 +49,15 @@ public struct RunReport: Sendable {
     public var failed: Int { outcomes.filter { $0.verdict.isFailure }.count }
     public var skipped: Int { counts[.skipped] ?? 0 }
     public var flaky: Int { counts[.flaky] ?? 0 }
+    /// Tests that never ran to completion (interrupted, no slot left): not failures.
+    public var notRun: Int { counts[.notRun] ?? 0 }
     /// Tests that ended as errors because of the machinery, not the test.
     public var infrastructureErrors: Int { outcomes.filter(\.isInfrastructureError).count }
 
-    /// `N passed, N failed, N skipped`.
-    public var closingLine: String { "\(passed) passed, \(failed) failed, \(skipped) skipped" }
+    /// `N passed, N failed, N skipped`, then `, N not run` when some never ran.
+    public var closingLine: String {
+        "\(passed) passed, \(failed) failed, \(skipped) skipped" + (notRun > 0 ? ", \(notRun) not run" : "")
+    }
 
     /// Wall time from the first test's start to the last test's end.
     public var makespan: Double {

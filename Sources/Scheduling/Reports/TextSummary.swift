@@ -25,6 +25,16 @@ public enum TextSummary {
         if !flaky.isEmpty {
             lines.append("\(flaky.count) flaky (failed, then passed on retry): " + flaky.map(\.name).joined(separator: ", "))
         }
+        for slot in report.quarantined {
+            lines.append("quarantined \(slot)")
+        }
+        if !report.lostTargets.isEmpty {
+            lines.append("lost targets (\(report.lostTargets.count)): " + report.lostTargets.joined(separator: "; "))
+        }
+        if report.notRun > 0 {
+            let why = report.interrupted ? "interrupted" : "no slot was left for them"
+            lines.append("\(report.notRun) not run (\(why)); see the report for the names")
+        }
         lines.append(String(format: "makespan %.2fs, lower bound %.2fs", report.makespan, report.lowerBound))
         lines.append(report.closingLine)
         return lines

@@ -3,7 +3,7 @@ import Foundation
 /// The per-slot timeline: one row per slot, one bar per attempt, coloured by status.
 enum TimelineSVG {
     static let colors: [TestStatus: String] = [
-        .passed: "#2da44e", .failed: "#cf222e", .skipped: "#afb8c1", .error: "#8250df", .timedOut: "#953800",
+        .passed: "#2da44e", .failed: "#cf222e", .skipped: "#afb8c1", .error: "#8250df", .timedOut: "#953800", .notRun: "#d0d7de",
     ]
 
     static func render(_ report: RunReport, width: Double = 1000) -> String {

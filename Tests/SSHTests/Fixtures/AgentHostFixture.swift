@@ -55,7 +55,8 @@ final class AgentHostFixture: @unchecked Sendable {
 
     private func record(_ host: RemoteAgentHost) {
         lock.lock()
-        agentPids.append(host.agent.pid)
+        // An agent it attached to belongs to whoever started it (another test may be using it).
+        if !host.agent.attached { agentPids.append(host.agent.pid) }
         hosts.append(host)
         lock.unlock()
     }

@@ -69,6 +69,10 @@ struct ExecCommand: AsyncParsableCommand {
                     group.addTask {
                         let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
                         defer { client.close() }
+                        // A stopped host or a partition never closes the session: without this, exec would wait forever.
+                        let heartbeat = TargetHeartbeat(client: client, label: "\(spec)", lostAfter: TargetHeartbeat.defaultLostAfter)
+                        heartbeat.start { reason in CommandRunner.report("\(spec) lost: \(reason)") }
+                        defer { heartbeat.stop() }
                         return (index, try await Self.runOne(client, request, stdin: stdinSource, prefix: prefix, interrupts: interrupts))
                     }
                 }

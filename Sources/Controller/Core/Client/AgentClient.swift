@@ -257,8 +257,8 @@ public final class AgentClient: TransportSink, Sendable {
         }
     }
 
-    /// Fails everything in flight, once.
-    private func fail(_ error: AgentClientError) {
+    /// Fails everything in flight, once (also `abandon`, in AgentClient+Liveness.swift).
+    func fail(_ error: AgentClientError) {
         let (handshake, calls, execs) = state.withLock { state in
             if state.closed == nil { state.closed = error }
             defer {

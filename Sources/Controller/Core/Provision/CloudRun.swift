@@ -40,7 +40,9 @@ final class CloudRun: @unchecked Sendable {
         defer { ExitTeardowns.shared.remove(teardownID) }
 
         // Ctrl-C while launching or waiting for SSH stops that and goes straight to teardown.
-        let interrupts = InterruptMonitor()
+        let interrupts = InterruptMonitor(
+            exitOnSecond: false,
+            message: "automation: interrupted: terminating the instances launched so far (they are terminated however often you press Ctrl-C)")
         let provisioning = Task { try await run.provision(specs, targets: targets, global: global, jobs: jobs) }
         interrupts.onInterrupt { provisioning.cancel() }
         let resolved: [TargetSpec]

@@ -14,8 +14,12 @@ struct RunTestsCommand: AsyncParsableCommand {
             (given to the listing); --runner-arg values go to the runner every time. \
             Reports (junit.xml, events.jsonl, report.html) go to a run directory under the state \
             directory, whose path is printed. Exit codes: 0 all passed (flaky tests included); \
-            1 tests failed; 64 usage error; 130 interrupted; 255 infrastructure error (a slot or \
-            host lost twice, a target unreachable, a runner that reports nothing). See docs/run-tests.md.
+            1 tests failed; 3 a target was unreachable or lost, or tests did not run (unless \
+            --allow-lost-targets, and every test ran); 64 usage error (also an unwritable report path, \
+            checked before anything runs); 130 interrupted (the first Ctrl-C cancels running tests and \
+            still writes reports, with never-run tests as "not run"); 255 infrastructure error (a test \
+            lost twice with its slot, a runner that reports nothing, no target reachable, a report \
+            that could not be written). See docs/run-tests.md.
             """
     )
 
@@ -57,6 +61,12 @@ struct RunTestsCommand: AsyncParsableCommand {
     @Option(help: "Per-test time limit in seconds.")
     var timeout: Double?
 
+    @Option(name: .customLong("lost-after"), help: "Declare a target lost when its agent has not answered a ping for this many seconds (stopped host, half-open connection, partition).")
+    var lostAfter = TargetHeartbeat.defaultLostAfter
+
+    @Flag(name: .customLong("allow-lost-targets"), help: "Exit 0 or 1 as the tests decide even when a target was unreachable or lost (tests that never ran still exit 3).")
+    var allowLostTargets = false
+
     @Option(name: .customLong("retry-failed"), help: "Re-run a failing test up to N times, on another slot when there is one; fail-then-pass is reported as flaky.")
     var retryFailed = 0
 
@@ -89,6 +99,7 @@ struct RunTestsCommand: AsyncParsableCommand {
         if let jobs, !(1...1024).contains(jobs) { throw ValidationError("--jobs takes 1 to 1024, got \(jobs)") }
         if !(0...100).contains(retryFailed) { throw ValidationError("--retry-failed takes 0 to 100, got \(retryFailed)") }
         try DurationOption.check(timeout, flag: "--timeout")
+        if !(lostAfter >= 1 && lostAfter <= 3600) { throw ValidationError("--lost-after must be between 1 and 3600 seconds") }
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
         }

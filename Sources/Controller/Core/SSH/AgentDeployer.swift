@@ -111,18 +111,15 @@ struct AgentDeployer {
     /// Exit status of the start command when the file's SHA-256 is wrong.
     static let mismatchStatus: Int32 = 97
 
-    /// Checks the file's SHA-256 on the host, then starts `serve` detached and
-    /// reads the one JSON line it prints; one exec for both.
-    func startAgent(at path: String, digest: String) async throws -> RemoteAgentHost.Agent {
+    /// Attaches to the agent of this hash already running for this user (its
+    /// state file names a live pid), else checks the file's SHA-256 on the host
+    /// and starts `serve` detached; reads the one JSON line either prints, in
+    /// one exec. `attach: false` always starts one.
+    func startAgent(at path: String, digest: String, attach: Bool = true) async throws -> RemoteAgentHost.Agent {
         // The path and digest are hex and fixed text; the idle timeout is a
         // number: nothing user-controlled reaches the remote shell.
-        let command = """
-            f="$HOME"/\(path); \
-            h=$(sha256sum "$f" 2>/dev/null || shasum -a 256 "$f" 2>/dev/null) || \
-            { echo "automation: cannot compute the SHA-256 of $f (no sha256sum or shasum on this host)" >&2; exit 96; }; \
-            [ "${h%% *}" = "\(digest)" ] || { echo "automation: $f does not match its SHA-256" >&2; exit \(Self.mismatchStatus); }; \
-            exec "$f" serve --listen 127.0.0.1:0 --idle-timeout \(configuration.agentIdleTimeout) --detach
-            """
+        let command = AgentStateFile.startCommand(agentPath: path, digest: digest, mismatchStatus: Self.mismatchStatus,
+                                                  idleTimeout: configuration.agentIdleTimeout, attach: attach)
         let result = try await session.execute(command)
         if result.exitStatus == Self.mismatchStatus { throw DigestMismatch(path: path) }
         let line = result.output.split(separator: "\n").first.map(String.init) ?? ""
@@ -134,8 +131,10 @@ struct AgentDeployer {
                 Is \(configuration.agentBinary) built for this host's architecture and statically linked (deploy/build-agent.sh)?
                 """)
         }
-        return RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
-                                     path: path, uploaded: false)
+        var agent = RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
+                                          path: path, uploaded: false)
+        agent.attached = result.output.split(separator: "\n").dropFirst().contains(Substring(AgentStateFile.attachedMarker))
+        return agent
     }
 
     private struct Announcement: Decodable {

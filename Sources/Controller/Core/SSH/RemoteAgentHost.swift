@@ -19,6 +19,8 @@ public final class RemoteAgentHost: Sendable {
         public var path: String
         /// Whether this connection uploaded the binary (false: it was already there).
         public var uploaded: Bool
+        /// Whether this is an agent an earlier invocation started (found through its state file).
+        public var attached = false
     }
 
     /// The SSH connection.
@@ -27,7 +29,7 @@ public final class RemoteAgentHost: Sendable {
     public let agent: Agent
     let logger: Logger
 
-    private init(session: SSHSession, agent: Agent, logger: Logger) {
+    init(session: SSHSession, agent: Agent, logger: Logger) {
         self.session = session
         self.agent = agent
         self.logger = logger
@@ -39,10 +41,21 @@ public final class RemoteAgentHost: Sendable {
         let session = try await SSHSession.connect(to: endpoint, configuration: configuration.ssh, logger: logger)
         do {
             let deployer = AgentDeployer(session: session, configuration: configuration, logger: logger)
-            let agent = try await deployer.deployAndStart()
-            let uploaded = agent.uploaded
+            var agent = try await deployer.deployAndStart()
+            if agent.attached {
+                // The state file named a live pid; make sure it is our agent and it answers.
+                do {
+                    try await RemoteAgentHost(session: session, agent: agent, logger: logger).openClient().close()
+                } catch {
+                    logger.debug("ssh.agent.attach-failed", metadata: ["ssh.host": "\(endpoint)", "error": "\(error)"])
+                    if session.terminalError != nil { throw error }
+                    let digest = try AgentBinaryHash.sha256(of: configuration.agentBinary, stateDirectory: configuration.stateDirectory)
+                    agent = try await deployer.startAgent(at: agent.path, digest: digest, attach: false)
+                }
+            }
             logger.debug("ssh.agent.started", metadata: [
-                "ssh.host": "\(endpoint)", "agent.pid": "\(agent.pid)", "agent.port": "\(agent.port)", "agent.uploaded": "\(uploaded)",
+                "ssh.host": "\(endpoint)", "agent.pid": "\(agent.pid)", "agent.port": "\(agent.port)",
+                "agent.uploaded": "\(agent.uploaded)", "agent.attached": "\(agent.attached)",
             ])
             return RemoteAgentHost(session: session, agent: agent, logger: logger)
         } catch {

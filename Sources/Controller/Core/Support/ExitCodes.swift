@@ -5,6 +5,9 @@ import ArgumentParser
 public enum ExitCodes {
     /// Tests failed (run-tests).
     public static let testsFailed: Int32 = 1
+    /// run-tests: a target was unreachable at the start or lost during the run,
+    /// or some tests never ran (distinct from both success and test failures).
+    public static let targetsLost: Int32 = 3
     /// The target could not do what was asked: the agent answered with an
     /// error (file not found, permission denied, …). Not 1, which scripts
     /// read as "tests failed".

@@ -34,7 +34,7 @@ struct CommandTestRunner: TestRunnerAdapter {
             let result: ExecResult
             var output = ExecOutput()
             do {
-                result = try await output.consume(try context.client.exec(params), report: { _ in })
+                result = try await output.consume(try context.start(params), report: { _ in })
             } catch let error as AgentClientError where !error.isInfrastructure {
                 // The command could not start: every test fails the same way.
                 await report(ResultMarker(test: entry.name, status: .error, duration: 0, message: error.message,
@@ -45,9 +45,10 @@ struct CommandTestRunner: TestRunnerAdapter {
             let text = output.tail.text
             var marker = ResultMarker(test: entry.name, status: .passed, duration: seconds,
                                       start: started.timeIntervalSince1970, end: started.timeIntervalSince1970 + seconds)
-            if result.timedOut {
+            if result.timedOut || context.current.endedByController {
                 marker.status = .timedOut
                 marker.message = "timed out after \(settings.timeout.map { String($0) } ?? "?") s"
+                    + (result.timedOut ? "" : " (ended by the controller: the agent did not end it)")
                 marker.detail = text
             } else if result.exitCode == Self.skipStatus {
                 marker.status = .skipped

@@ -60,7 +60,7 @@ struct MercurialTestRunner: TestRunnerAdapter {
         var params = settings.params(argv, scratch: context.scratch, env: ["HGTEST_JOBS": "1"])
         params.cwd = testsDir
         var streamed = ExecOutput()
-        let result = try await streamed.consume(try context.client.exec(params), report: report)
+        let result = try await streamed.consume(try context.start(params), report: report)
         // A run-tests.py that died before reporting leaves tests unreported:
         // the queue re-queues them once. Say why, for the log.
         if streamed.reported.count < batch.entries.count && result.exitCode != 0 && result.exitCode != 1 {

@@ -34,6 +34,6 @@ struct PytestTestRunner: TestRunnerAdapter {
     func run(_ batch: Batch, in context: SlotContext, report: @escaping @Sendable (ResultMarker) async -> Void) async throws {
         let argv = [settings.python, "-c", PytestResultScript.source, "-q"] + common + batch.names
         var streamed = ExecOutput()
-        _ = try await streamed.consume(try context.client.exec(settings.params(argv, scratch: context.scratch)), report: report)
+        _ = try await streamed.consume(try context.start(settings.params(argv, scratch: context.scratch)), report: report)
     }
 }

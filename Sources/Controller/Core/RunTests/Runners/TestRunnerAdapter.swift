@@ -11,6 +11,13 @@ struct SlotContext: Sendable {
     let hostSlotIndex: Int
     /// A directory of its own on the target (TMPDIR, run-tests.py's output dir).
     let scratch: String
+    /// The exec it runs now (for Ctrl-C and the controller's own `--timeout`).
+    let current: SlotExec
+
+    /// Starts a runner process as the slot's current exec.
+    func start(_ params: ExecParams) throws -> ExecCall {
+        try current.start(client, params)
+    }
 }
 
 /// What every runner needs from the command line.

@@ -12,6 +12,10 @@ actor RunCoordinator {
     private let events: FileHandle?
     private let started = ContinuousClock.now
     private var running = 0
+    private var stopReason: String?
+    /// Targets whose slots were lost (not after a stop), with the first reason.
+    private var lostTargets: [(target: String, reason: String)] = []
+    private var quarantineNotes: [String] = []
 
     init(queue: TestQueue, progress: ProgressPrinter, events: FileHandle?) {
         self.queue = queue
@@ -49,17 +53,45 @@ actor RunCoordinator {
         let now = Date()
         let end = marker.end.map { Date(timeIntervalSince1970: $0) } ?? now
         let start = marker.start.map { Date(timeIntervalSince1970: $0) } ?? end.addingTimeInterval(-marker.duration)
-        let attempt = TestAttempt(name: marker.test, attempt: entry.attempt, status: marker.status, slot: slot, start: start, end: end,
+        var attempt = TestAttempt(name: marker.test, attempt: entry.attempt, status: marker.status, slot: slot, start: start, end: end,
                                   message: marker.message, detail: marker.detail, reported: now)
+        if let stopReason, attempt.status.isFailure {
+            // Cancelled by the stop: it did not get to finish.
+            attempt.status = .notRun
+            attempt.message = "cancelled (\(stopReason))"
+            attempt.infrastructure = true
+        }
         let result = queue.record(attempt)
         keep(attempt, willRetry: result == .willRetry)
+        for quarantine in queue.takeQuarantines() { self.quarantine(quarantine.slot, quarantine.undone) }
+        wakeAll()
+    }
+
+    private func quarantine(_ slot: SlotID, _ undone: [SlotHealth.FastFailure]) {
+        let note = "slot \(slot) (\(slot.target)): \(undone.count) tests in a row failed far faster than they usually take "
+            + "(last: \(attempts.last { $0.slot == slot }?.message ?? "no message")); they run again on other slots"
+        quarantineNotes.append(note)
+        progress.note("quarantined " + note)
+        for failure in undone {
+            if let index = attempts.lastIndex(where: { $0.slot == slot && $0.name == failure.name && $0.attempt == failure.attempt }) {
+                attempts[index].infrastructure = true
+                attempts[index].message = "slot quarantined: " + (attempts[index].message ?? "")
+            }
+        }
+    }
+
+    /// Stops scheduling: queued tests become "not run"; running ones finish or are cancelled by the caller.
+    func stop(reason: String) {
+        guard stopReason == nil else { return }
+        stopReason = reason
+        for outcome in queue.stop(reason: reason) { if let last = outcome.last { keep(last, willRetry: false) } }
         wakeAll()
     }
 
     /// Ends the slot's batch; unreported tests come back once.
     func finishBatch(on slot: SlotID) {
         running -= 1
-        let decided = queue.finishBatch(on: slot)
+        let decided = stopReason.map { queue.finishBatch(on: slot, reason: "cancelled (\($0))") } ?? queue.finishBatch(on: slot)
         for outcome in decided { if let last = outcome.last { keep(last, willRetry: false) } }
         wakeAll()
     }
@@ -67,8 +99,11 @@ actor RunCoordinator {
     /// The slot (or its host) is gone: its tests come back once.
     func slotLost(_ slot: SlotID, reason: String, hadBatch: Bool) {
         if hadBatch { running -= 1 }
-        progress.note("lost slot \(slot): \(reason); its unfinished tests go back in the queue")
-        let decided = queue.slotLost(slot, reason: "slot \(slot) lost: \(reason)")
+        if stopReason == nil {
+            progress.note("lost slot \(slot): \(reason); its unfinished tests go back in the queue")
+            if !lostTargets.contains(where: { $0.target == slot.target }) { lostTargets.append((slot.target, reason)) }
+        }
+        let decided = queue.slotLost(slot, reason: stopReason.map { "cancelled (\($0))" } ?? "slot \(slot) lost: \(reason)")
         for outcome in decided { if let last = outcome.last { keep(last, willRetry: false) } }
         wakeAll()
     }
@@ -78,9 +113,18 @@ actor RunCoordinator {
         progress.tick(snapshot())
     }
 
-    /// Everything recorded, once the queue is finished.
-    func results() -> (attempts: [TestAttempt], outcomes: [TestOutcome]) {
-        (attempts, queue.outcomes)
+    /// Everything recorded, once the queue is finished; tests still without an
+    /// outcome (workers abandoned after a second Ctrl-C) are added as not run.
+    func results() -> (attempts: [TestAttempt], outcomes: [TestOutcome], lost: [String], quarantined: [String]) {
+        var outcomes = queue.outcomes
+        let decided = Set(outcomes.map(\.name))
+        for name in queue.allTests where !decided.contains(name) {
+            let never = TestAttempt(name: name, attempt: 1, status: .notRun, slot: SlotID(target: "", host: "", index: -1),
+                                    start: Date(), end: Date(), message: "cancelled (\(stopReason ?? "run ended"))", infrastructure: true)
+            attempts.append(never)
+            outcomes.append(TestOutcome(name: name, verdict: .notRun, attempts: [never]))
+        }
+        return (attempts, outcomes, lostTargets.map { "\($0.target): \($0.reason)" }, quarantineNotes)
     }
 
     private func keep(_ attempt: TestAttempt, willRetry: Bool) {

@@ -22,18 +22,51 @@ struct RunDirectory {
     var html: URL { path.appendingPathComponent("report.html") }
     var jsonLines: URL { path.appendingPathComponent("events.jsonl") }
 
-    /// Writes every report into the run directory and to the paths the user asked for.
-    func write(_ report: RunReport, junit extraJUnit: String?, json extraJSON: String?, html extraHTML: String?) throws {
+    /// Writes every report into the run directory and to the paths the user
+    /// asked for. One write failing does not stop the others: each failure
+    /// comes back as a one-line message.
+    func write(_ report: RunReport, junit extraJUnit: String?, json extraJSON: String?, html extraHTML: String?) -> [String] {
         try? events.close()
         let jsonText = JSONLinesWriter.render(report)
         let junitText = JUnitWriter.render(report)
         let htmlText = HTMLReportWriter.render(report)
-        try Data(jsonText.utf8).write(to: jsonLines, options: .atomic)
-        try Data(junitText.utf8).write(to: junit, options: .atomic)
-        try Data(htmlText.utf8).write(to: html, options: .atomic)
-        for (file, text) in [(extraJUnit, junitText), (extraJSON, jsonText), (extraHTML, htmlText)] {
-            guard let file else { continue }
-            try Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        var failures: [String] = []
+        let writes: [(String?, String)] = [(jsonLines.path, jsonText), (junit.path, junitText), (html.path, htmlText),
+                                           (extraJUnit, junitText), (extraJSON, jsonText), (extraHTML, htmlText)]
+        for case let (file?, text) in writes {
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+            } catch {
+                failures.append("cannot write \(file): \(Self.reason(error))")
+            }
         }
+        return failures
+    }
+
+    /// Fails before anything runs when a report could not be written at the
+    /// end: the directory must exist and be writable, the file must not be a
+    /// directory or read-only.
+    static func checkWritable(_ file: String, flag: String) throws {
+        let url = URL(fileURLWithPath: file)
+        let dir = url.deletingLastPathComponent().path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw UsageError("\(flag) \(file): the directory \(dir) does not exist")
+        }
+        // .atomic writes a temporary file beside it, then renames: the directory must be writable.
+        guard access(dir, W_OK | X_OK) == 0 else {
+            throw UsageError("\(flag) \(file): cannot write in \(dir) (\(String(cString: strerror(errno))))")
+        }
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDir) {
+            if isDir.boolValue { throw UsageError("\(flag) \(file) is a directory; give a file name") }
+        }
+    }
+
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code)))
+        }
+        return ns.localizedDescription
     }
 }

@@ -63,7 +63,7 @@ struct RunSession {
     }
 
     /// Slots of every target, numbered across the run; per-host numbers keep ports apart.
-    private func plannedSlots(_ specs: [TargetSpec]) -> [[(slot: SlotID, hostIndex: Int)]] {
+    func plannedSlots(_ specs: [TargetSpec]) -> [[(slot: SlotID, hostIndex: Int)]] {
         var perHost: [String: Int] = [:]
         var global = 0
         return specs.map { spec in
@@ -76,87 +76,7 @@ struct RunSession {
         }
     }
 
-    func run() async throws -> Int32 {
-        let state = command.global.state
-        let store = DurationStore(stateDirectory: URL(fileURLWithPath: try state.directory("")), project: projectName, runner: runner.name)
-        var history = (try? store.load()) ?? DurationHistory()
-        let planned = plannedSlots(specs)
-        let allSlots = planned.flatMap { $0.map(\.slot) }
-
-        if command.dryRun {
-            let client = try await Targets.connect(specs[0], options: command.targets, state: command.global.state, logger: logger)
-            defer { client.close() }
-            let names = try await listTests(client)
-            let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
-            let known = names.filter { history.known($0) != nil }.count
-            writeAll(1, Array(RunPlan.render(estimates: estimates, known: known, unknownEstimate: history.unknownEstimate(fallback: runner.typicalTestSeconds), slots: allSlots,
-                                             policy: runner.batchPolicy, runner: runner.name, batchOverhead: runner.batchOverhead).utf8))
-            return 0
-        }
-
-        let interrupts = InterruptMonitor()
-        defer { interrupts.stop() }
-        let targets = try await connect(specs, planned)
-        defer { for target in targets { target.client.close() } }
-        interrupts.onInterrupt { for target in targets { target.client.close() } }
-
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for target in targets {
-                group.addTask { try await runner.prepare(target.client, target: target.spec.description) }
-            }
-            try await group.waitForAll()
-        }
-        let names = try await listTests(targets[0].client)
-        guard !names.isEmpty else { throw UsageError("the \(runner.name) runner listed no tests (selection: \(settings.selection.joined(separator: " ")))") }
-        let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
-        let slots = targets.flatMap { $0.slots.map(\.slot) }
-        let queue = TestQueue(tests: estimates, slots: slots, policy: runner.batchPolicy, retryFailed: command.retryFailed)
-
-        let runDir = try RunDirectory(stateRoot: try state.directory(""), project: projectName)
-        let progress = ProgressPrinter()
-        let coordinator = RunCoordinator(queue: queue, progress: progress, events: runDir.events)
-        progress.note("running \(names.count) tests on \(slots.count) slots (\(targets.map(\.spec.description).joined(separator: ", "))); run \(runDir.runID)")
-        let started = Date()
-        let scratchBase = "/tmp/automation-run-\(runDir.runID)"
-        let ticker = Task {
-            while !Task.isCancelled && progress.live {
-                try? await Task.sleep(for: .seconds(1))
-                await coordinator.tick()
-            }
-        }
-        // One base per target: two targets on one machine may be different users.
-        func base(_ index: Int) -> String { "\(scratchBase)-t\(index)" }
-        await withTaskGroup(of: Void.self) { group in
-            for (index, target) in targets.enumerated() {
-                for (slot, hostIndex) in target.slots {
-                    let context = SlotContext(slot: slot, client: target.client, hostSlotIndex: hostIndex,
-                                              scratch: "\(base(index))/slot-\(slot.index)")
-                    group.addTask { await work(context, base: base(index), coordinator: coordinator) }
-                }
-            }
-        }
-        ticker.cancel()
-        progress.end()
-        if !command.keepScratch {
-            for (index, target) in targets.enumerated() { try? await target.client.remove(base(index), recursive: true, missingOK: true) }
-        }
-
-        let (attempts, outcomes) = await coordinator.results()
-        let report = RunReport(runID: runDir.runID, project: projectName, runner: runner.name, started: started, finished: Date(),
-                               slots: slots, attempts: attempts, outcomes: outcomes)
-        try runDir.write(report, junit: command.junit, json: command.jsonReport, html: command.html)
-        history.record(attempts)
-        do { try store.save(history) } catch { logger.warning("cannot save durations", metadata: ["file": "\(store.path.path)", "error": "\(error)"]) }
-
-        var lines = ["reports: \(runDir.path.path) (junit.xml, events.jsonl, report.html)"]
-        lines += TextSummary.lines(report)
-        writeAll(1, Array((lines.joined(separator: "\n") + "\n").utf8))
-        if interrupts.fired { return ExitCodes.interrupted }
-        if report.infrastructureErrors > 0 { return ExitCodes.infrastructure }
-        return report.failed > 0 ? ExitCodes.testsFailed : 0
-    }
-
-    private func listTests(_ client: AgentClient) async throws -> [String] {
+    func listTests(_ client: AgentClient) async throws -> [String] {
         do {
             return try await runner.listTests(client)
         } catch let error as RunnerError {
@@ -165,7 +85,7 @@ struct RunSession {
     }
 
     /// Connects every target at once; one that cannot be reached is reported and its slots left out.
-    private func connect(_ specs: [TargetSpec], _ planned: [[(slot: SlotID, hostIndex: Int)]]) async throws -> [Target] {
+    func connect(_ specs: [TargetSpec], _ planned: [[(slot: SlotID, hostIndex: Int)]]) async throws -> (targets: [Target], unreachable: [String]) {
         var clients: [Int: AgentClient] = [:]
         var failures: [String] = []
         await withTaskGroup(of: (Int, Result<AgentClient, any Error>).self) { group in
@@ -189,11 +109,11 @@ struct RunSession {
         guard !targets.isEmpty else {
             throw AgentClientError(.transport, "no target could be reached")
         }
-        return targets
+        return (targets, failures.map { "\($0) (unreachable at the start)" })
     }
 
     /// One slot's loop: take a batch, run it, report each result, until the queue is done or the slot dies.
-    private func work(_ context: SlotContext, base: String, coordinator: RunCoordinator) async {
+    func work(_ context: SlotContext, base: String, coordinator: RunCoordinator) async {
         let runner = self.runner
         do {
             try await prepareScratch(context, base: base)
@@ -204,10 +124,13 @@ struct RunSession {
         while let batch = await coordinator.next(for: context.slot) {
             do {
                 try await runner.run(batch, in: context) { marker in
+                    context.current.progressed()
                     await coordinator.record(marker, slot: context.slot)
                 }
+                context.current.finished()
                 await coordinator.finishBatch(on: context.slot)
             } catch {
+                context.current.finished()
                 await coordinator.slotLost(context.slot, reason: "\(error)", hadBatch: true)
                 return
             }

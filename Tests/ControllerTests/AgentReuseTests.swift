@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// One agent per host, user and agent hash: later invocations attach to the
+/// running agent; `automation agents` lists and stops them.
+@Suite("SSH agent reuse", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
+struct AgentReuseTests {
+    @Test("three execs leave one agent; a dead agent's state file is replaced; agents --stop ends it")
+    func oneAgentPerHost() async throws {
+        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+        let harness = try RunTestsHarness()
+        let agent = try UniqueAgent(in: harness)
+        let host: FaultSSHHost
+        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
+        defer {
+            agent.killAll()
+            host.stop()
+            harness.cleanUp()
+        }
+        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        for round in 0..<3 {
+            let exec = try await harness.run(["exec"] + target + ["--", "true"])
+            #expect(exec.status == 0, "exec \(round): \(exec.stderr)")
+        }
+        let pids = agent.pids()
+        #expect(pids.count == 1, "agents running: \(pids)")
+
+        // --hash: the test user's home is shared with other suites running now; touch only this agent.
+        let only = ["--hash", agent.hash]
+        let listed = try await harness.run(["agents"] + target + only)
+        #expect(listed.status == 0, "stderr: \(listed.stderr)")
+        #expect(listed.stdout.contains("agent \(agent.hash.prefix(12)) pid \(pids.first ?? 0) port "))
+        #expect(listed.stdout.contains("running"))
+
+        // A killed agent leaves a stale state file: the next invocation starts a fresh agent and replaces it.
+        for pid in pids { kill(pid, SIGKILL) }
+        try await Task.sleep(for: .milliseconds(200))
+        let again = try await harness.run(["exec"] + target + ["--", "true"])
+        #expect(again.status == 0, "stderr: \(again.stderr)")
+        let fresh = agent.pids()
+        #expect(fresh.count == 1 && fresh != pids, "before \(pids), after \(fresh)")
+
+        let stopped = try await harness.run(["agents", "--stop"] + target + only)
+        #expect(stopped.status == 0, "stderr: \(stopped.stderr)")
+        #expect(stopped.stdout.contains("pid \(fresh.first ?? 0) stopped"))
+        let deadline = Date().addingTimeInterval(30)
+        while !agent.pids().isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(agent.pids().isEmpty, "the agent did not exit after shutdown")
+        let none = try await harness.run(["agents"] + target + only)
+        #expect(none.stdout.contains(": no agents"), "stdout: \(none.stdout)")
+    }
+}

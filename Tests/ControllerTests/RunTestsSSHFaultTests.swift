@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+
+/// Faults on an SSH target (a private sshd on loopback, reached through a
+/// TCP proxy that can stall or cut the connection) next to a local slot:
+/// every test is accounted for exactly once, nothing hangs.
+@Suite("run-tests SSH faults", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
+struct RunTestsSSHFaultTests {
+    /// One test's setting: harness, sshd, proxy, a unique agent, a suite of `count` tests.
+    struct Rig {
+        let harness: RunTestsHarness
+        let host: FaultSSHHost
+        let proxy: FaultProxy
+        let agent: UniqueAgent
+        let suite: RunTestsFaultTests.Suite
+        let json: URL
+
+        init(count: Int) throws {
+            guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+            let harness = try RunTestsHarness()
+            self.harness = harness
+            var host: FaultSSHHost?
+            var proxy: FaultProxy?
+            do {
+                host = try FaultSSHHost(in: harness)
+                proxy = try FaultProxy(upstreamPort: host!.port)
+                agent = try UniqueAgent(in: harness)
+                suite = try RunTestsFaultTests.Suite(in: harness, count: count)
+                // The test user runs the suite's scripts.
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: harness.scratch.path)
+            } catch {
+                // Nothing is left running when the rig cannot be built.
+                proxy?.stop()
+                host?.stop()
+                harness.cleanUp()
+                throw error
+            }
+            self.host = host!
+            self.proxy = proxy!
+            json = harness.scratch.appendingPathComponent("r.jsonl")
+        }
+
+        func start(lostAfter: Double, sleep: Double, extra: [String] = []) throws -> RunTestsHarness.Running {
+            try harness.start(suite.arguments + ["--target", "local:1"] + host.targetArguments(port: proxy.port, slots: 1) + [
+                "--agent-binary", agent.path, "--agent-idle-timeout", "60", "--lost-after", String(lostAfter),
+                "--workdir", "/tmp", "--json-report", json.path, "--env", "FAULT_SLEEP=\(sleep)",
+            ] + extra, env: ["FAULT_SLEEP": String(sleep)])
+        }
+
+        /// Each test passed exactly once (none lost, none duplicated).
+        func passedOnce() throws -> Bool {
+            let passed = try RunTestsHarness.events(json).filter { $0["status"] as? String == "pass" }.compactMap { $0["test"] as? String }
+            return passed.sorted() == (0..<suite.count).map { String(format: "t%02d", $0) }
+        }
+
+        func remoteResults(_ running: RunTestsHarness.Running) -> Int {
+            running.stdoutSoFar.components(separatedBy: "[127.0.0.1#").count - 1
+        }
+
+        func waitForRemoteResults(_ running: RunTestsHarness.Running, _ count: Int) async throws {
+            let deadline = Date().addingTimeInterval(300)
+            while running.process.isRunning && remoteResults(running) < count && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+
+        func tearDown() {
+            // A lost target keeps its scratch directory (nobody is left to remove it); here the "remote" is this machine.
+            let runs = harness.state.appendingPathComponent("runs/faults").path
+            for runID in (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? [] {
+                try? FileManager.default.removeItem(atPath: "/tmp/automation-run-\(runID)-t1")
+            }
+            agent.killAll()
+            proxy.stop()
+            for pid in host.connectionPids() { kill(pid, SIGCONT) }
+            host.stop()
+            harness.cleanUp()
+        }
+    }
+
+    @Test("a 10 s partition shorter than --lost-after heals: the run resumes, nothing is re-run or lost, the stall is not a duration")
+    func partitionHeals() async throws {
+        let rig = try Rig(count: 16)
+        defer { rig.tearDown() }
+        let running = try rig.start(lostAfter: 30, sleep: 1)
+        try await rig.waitForRemoteResults(running, 1)
+        try #require(running.process.isRunning, "the run ended before the partition")
+        try rig.proxy.send("pause")
+        try await Task.sleep(for: .seconds(10))
+        try rig.proxy.send("resume")
+        let result = try await running.wait(hangGuard: 300)
+        #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(!result.stderr.contains("lost"))
+        #expect(result.stdout.split(separator: "\n").last == "16 passed, 0 failed, 0 skipped")
+        #expect(try rig.passedOnce())
+        let events = try RunTestsHarness.events(rig.json)
+        #expect(events.allSatisfy { ($0["attempt"] as? Int) == 1 }, "nothing re-run")
+        let store = rig.harness.state.appendingPathComponent("durations/faults/command.json")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: store)) as? [String: Any]
+        let tests = try #require((object?["tests"] as? [String: Any])?["tests"] as? [String: [Double]])
+        // Each test takes 1 s; one measured across the 10 s stall would show as 10 s or more.
+        #expect(tests.values.allSatisfy { $0.allSatisfy { $0 < 5 } }, "a stall entered the durations: \(tests)")
+    }
+
+    @Test("a stopped sshd (SIGSTOP) loses the target within --lost-after; its tests run on the local slot; exit 3")
+    func stoppedSSHD() async throws {
+        let rig = try Rig(count: 12)
+        defer { rig.tearDown() }
+        // Long enough tests that the run is still going when the fault comes, however loaded the machine.
+        let running = try rig.start(lostAfter: 4, sleep: 2)
+        try await rig.waitForRemoteResults(running, 1)
+        let stopped = rig.host.connectionPids()
+        try #require(!stopped.isEmpty && running.process.isRunning, "no sshd connection to stop")
+        for pid in stopped { kill(pid, SIGSTOP) }
+        let result = try await running.wait(hangGuard: 120)
+        for pid in stopped { kill(pid, SIGCONT) }
+        #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stderr.contains("no answer to a ping for 4 s"))
+        #expect(result.stdout.contains("lost targets (1): ssh://"))
+        #expect(result.stdout.split(separator: "\n").last == "12 passed, 0 failed, 0 skipped")
+        #expect(try rig.passedOnce())
+    }
+
+    @Test("a stopped agent (SIGSTOP) over SSH is declared lost; exit 3, nothing lost or duplicated")
+    func stoppedRemoteAgent() async throws {
+        let rig = try Rig(count: 12)
+        defer { rig.tearDown() }
+        let running = try rig.start(lostAfter: 4, sleep: 2)
+        try await rig.waitForRemoteResults(running, 1)
+        try #require(running.process.isRunning)
+        let agents = rig.agent.pids()
+        #expect(agents.count == 1)
+        for pid in agents { kill(pid, SIGSTOP) }
+        let result = try await running.wait(hangGuard: 120)
+        #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stderr.contains("no answer to a ping"))
+        #expect(result.stdout.split(separator: "\n").last == "12 passed, 0 failed, 0 skipped")
+        #expect(try rig.passedOnce())
+    }
+
+    @Test("a killed connection or agent loses the target at once; its tests run on the local slot; exit 3")
+    func connectionAndAgentKilled() async throws {
+        for fault in ["connection", "agent"] {
+            let rig = try Rig(count: 12)
+            defer { rig.tearDown() }
+            let running = try rig.start(lostAfter: 30, sleep: 1)
+            try await rig.waitForRemoteResults(running, 1)
+            try #require(running.process.isRunning, "\(fault): the run ended before the fault")
+            if fault == "connection" {
+                try rig.proxy.send("kill")
+            } else {
+                for pid in rig.agent.pids() { kill(pid, SIGKILL) }
+            }
+            let result = try await running.wait(hangGuard: 120)
+            #expect(result.status == 3, "\(fault): stdout: \(result.stdout)\nstderr: \(result.stderr)")
+            #expect(result.stderr.contains("lost slot 127.0.0.1#"), "\(fault)")
+            #expect(result.stdout.split(separator: "\n").last == "12 passed, 0 failed, 0 skipped", "\(fault)")
+            #expect(try rig.passedOnce(), "\(fault)")
+        }
+    }
+
+    @Test("Ctrl-C over SSH: the first collects and removes both targets' scratch directories; exit 130")
+    func interruptOverSSH() async throws {
+        let rig = try Rig(count: 12)
+        defer { rig.tearDown() }
+        let running = try rig.start(lostAfter: 30, sleep: 1)
+        try await rig.waitForRemoteResults(running, 1)
+        kill(running.process.processIdentifier, SIGINT)
+        let result = try await running.wait(hangGuard: 120)
+        #expect(result.status == 130, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").last?.hasSuffix("not run") == true)
+        let runDir = try #require(RunTestsFaultTests.runDirectory(result.stdout))
+        let runID = URL(fileURLWithPath: runDir).lastPathComponent
+        for target in 0..<2 {
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/automation-run-\(runID)-t\(target)"), "scratch of target \(target) left behind")
+        }
+    }
+
+    @Test("Ctrl-C while the SSH connection hangs (partitioned before the handshake): exit 130 at once")
+    func interruptWhileConnecting() async throws {
+        let rig = try Rig(count: 2)
+        defer { rig.tearDown() }
+        try rig.proxy.send("pause")
+        let running = try rig.start(lostAfter: 30, sleep: 0.1)
+        try await Task.sleep(for: .seconds(2))
+        kill(running.process.processIdentifier, SIGINT)
+        let result = try await running.wait(hangGuard: 30)
+        #expect(result.status == 130, "stderr: \(result.stderr)")
+        try rig.proxy.send("resume")
+    }
+
+    @Test("a full disk on the SSH host: its slot is quarantined and its tests pass on the local slot")
+    func remoteDiskFull() async throws {
+        let rig = try Rig(count: 10)
+        defer { rig.tearDown() }
+        // A real ENOSPC: a 1 MiB tmpfs, filled, that only the SSH user's tests write to.
+        let full = rig.harness.scratch.appendingPathComponent("full").path
+        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
+        let mounted = RunTestsHarness.shell(["/usr/bin/mount", "-t", "tmpfs", "-o", "size=1m,mode=0777", "tmpfs", full])
+        try #require(mounted.status == 0, "mount: \(mounted.output)")
+        defer { RunTestsHarness.shell(["/usr/bin/umount", full]) }
+        RunTestsHarness.shell(["/usr/bin/dd", "if=/dev/zero", "of=\(full)/filler", "bs=64k", "count=64"])
+        let script = rig.suite.dir.appendingPathComponent("test")
+        try """
+            #!/bin/sh
+            if [ "$(id -un)" = "\(rig.host.user)" ]; then
+                echo data > "\(full)/$1.out" || exit 1
+            fi
+            sleep 1.5
+            """.write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        // A first run on the local slot alone records the tests' usual 1.5 s.
+        let first = try await rig.harness.run(rig.suite.arguments + ["--target", "local:1"])
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let running = try rig.start(lostAfter: 30, sleep: 1.5)
+        let result = try await running.wait(hangGuard: 300)
+        #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stdout.contains("quarantined slot 127.0.0.1#1"))
+        let events = try RunTestsHarness.events(rig.json)
+        #expect(events.contains { $0["status"] as? String == "fail" && $0["infrastructure"] as? Bool == true && ($0["slot"] as? String)?.hasPrefix("127.0.0.1") == true })
+        #expect(result.stdout.split(separator: "\n").last == "10 passed, 0 failed, 0 skipped")
+    }
+}
