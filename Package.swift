@@ -32,8 +32,11 @@ let package = Package(
         // Wire protocol.
         .target(name: "AgentProtocol", path: "Sources/Protocol"),
 
+        // Source sync logic shared by the agent and the controller (Glibc only).
+        .target(name: "SyncCore", path: "Sources/Sync"),
+
         // Agent.
-        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport"], path: "Sources/Agent/Core"),
+        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "SyncCore"], path: "Sources/Agent/Core"),
         .executableTarget(name: "automation-agent", dependencies: ["AgentCore"], path: "Sources/Agent/Main"),
 
         // Controller building blocks.
@@ -51,7 +54,7 @@ let package = Package(
         .target(
             name: "AutomationKit",
             dependencies: [
-                "AgentProtocol", "CAgentSupport", "Scheduling", "SSH", "AWS",
+                "AgentProtocol", "CAgentSupport", "Scheduling", "SSH", "AWS", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,6 +70,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["AgentCore", "AgentProtocol", "AutomationKit"]),
         .testTarget(name: "ControllerTests", dependencies: ["AutomationKit", "AgentProtocol"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
+        .testTarget(name: "SyncTests", dependencies: ["SyncCore", "AutomationKit", "AgentProtocol", "SSH"]),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "AutomationKit"]),
     ]
