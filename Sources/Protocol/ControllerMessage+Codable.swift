@@ -53,6 +53,8 @@ extension ControllerMessage: Codable {
         case .chown: return .chown(try params(ChownParams.self))
         case .symlink: return .symlink(try params(SymlinkParams.self))
         case .list: return .list(try params(ListParams.self))
+        case .syncScan: return .syncScan(try params(SyncScanParams.self))
+        case .syncApply: return .syncApply(try params(SyncApplyParams.self))
         }
     }
 
@@ -84,6 +86,8 @@ extension ControllerMessage: Codable {
             case .chown(let p): try c.encode(p, forKey: .params)
             case .symlink(let p): try c.encode(p, forKey: .params)
             case .list(let p): try c.encode(p, forKey: .params)
+            case .syncScan(let p): try c.encode(p, forKey: .params)
+            case .syncApply(let p): try c.encode(p, forKey: .params)
             }
         }
     }

@@ -15,6 +15,8 @@ public enum Operation: String, Sendable, CaseIterable, Codable {
     case symlink = "fs.symlink"
     case list = "fs.list"
     case shutdown
+    case syncScan = "sync.scan"
+    case syncApply = "sync.apply"
 }
 
 /// What a request asks for.
@@ -32,6 +34,8 @@ public enum RequestBody: Sendable, Equatable {
     case symlink(SymlinkParams)
     case list(ListParams)
     case shutdown
+    case syncScan(SyncScanParams)
+    case syncApply(SyncApplyParams)
 
     public var operation: Operation {
         switch self {
@@ -48,6 +52,8 @@ public enum RequestBody: Sendable, Equatable {
         case .symlink: .symlink
         case .list: .list
         case .shutdown: .shutdown
+        case .syncScan: .syncScan
+        case .syncApply: .syncApply
         }
     }
 }
@@ -62,6 +68,8 @@ public enum ReplyBody: Sendable, Equatable {
     case stat(FileInfo)
     case read(ReadResult)
     case list(ListResult)
+    case syncScan(SyncScanResult)
+    case syncApply(SyncApplyResult)
 
     public var operation: Operation {
         switch self {
@@ -72,6 +80,8 @@ public enum ReplyBody: Sendable, Equatable {
         case .stat: .stat
         case .read: .read
         case .list: .list
+        case .syncScan: .syncScan
+        case .syncApply: .syncApply
         }
     }
 }

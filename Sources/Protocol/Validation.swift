@@ -53,6 +53,16 @@ extension RequestBody {
                 throw ProtocolError(.invalidField, "params.target: must be a non-empty path without NUL bytes")
             }
         case .list(let p): try Self.checkPath(p.path, "params.path")
+        case .syncScan(let p):
+            try Self.checkPath(p.root, "params.root")
+            if let limit = p.inlineLimit, !(0...ProtocolConstants.maxInlineManifest).contains(limit) {
+                throw ProtocolError(.invalidField, "params.inlineLimit: \(limit) is outside 0...\(ProtocolConstants.maxInlineManifest)")
+            }
+        case .syncApply(let p):
+            try Self.checkPath(p.root, "params.root")
+            if p.batch.count > ProtocolConstants.maxSyncBatch {
+                throw ProtocolError(.tooLarge, "params.batch: \(p.batch.count) bytes, at most \(ProtocolConstants.maxSyncBatch)")
+            }
         }
     }
 

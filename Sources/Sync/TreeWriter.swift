@@ -16,8 +16,9 @@ public final class TreeWriter {
     struct Upload {
         var path: SyncPath
         var tempName: [UInt8]
-        var next: UInt64
-        var hasher: SHA256Hasher
+        var totalSize: UInt64
+        var received: UInt64
+        var digest: Digest?
         var fd: OwnedFD
     }
 
@@ -91,35 +92,46 @@ public final class TreeWriter {
         }
     }
 
+    /// Pieces may come in any order (the controller pipelines its requests):
+    /// each is written at its offset, and the file is checked against the
+    /// digest and renamed once every byte has arrived.
     private func applyChunk(_ c: SyncAction.Chunk, _ dir: Int32) throws(SyncError) {
-        if c.offset == 0 {
-            if let stale = uploads.removeValue(forKey: c.upload) { unlinkTemp(dir, stale.tempName) }
+        if uploads[c.upload] == nil {
             let temp = tempName()
-            guard let fd = OwnedFD.open(at: dir, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
+            guard let fd = OwnedFD.open(at: dir, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
                 throw Sys.error("create", display(c.path))
             }
-            uploads[c.upload] = Upload(path: c.path, tempName: temp, next: 0, hasher: SHA256Hasher(), fd: fd)
+            uploads[c.upload] = Upload(path: c.path, tempName: temp, totalSize: c.totalSize, received: 0, digest: nil, fd: fd)
         }
-        guard var upload = uploads[c.upload], upload.path == c.path, upload.next == c.offset else {
-            throw SyncError(.badData, "\(display(c.path)): piece at offset \(c.offset) of upload \(c.upload) does not follow what was received")
+        guard var upload = uploads[c.upload], upload.path == c.path, upload.totalSize == c.totalSize,
+              upload.received + UInt64(c.data.count) <= c.totalSize, c.offset + UInt64(c.data.count) <= c.totalSize else {
+            throw SyncError(.badData, "\(display(c.path)): piece at offset \(c.offset) does not belong to upload \(c.upload)")
         }
-        guard c.data.withUnsafeBytes({ FileIO.writeAll(upload.fd.raw, $0) }) else {
-            let failure = Sys.error("write", display(c.path))
-            uploads[c.upload] = nil
-            unlinkTemp(dir, upload.tempName)
-            throw failure
+        var written = 0
+        while written < c.data.count {
+            let n = c.data.withUnsafeBytes { raw in
+                Sys.retry { pwrite(upload.fd.raw, raw.baseAddress! + written, raw.count - written, off_t(c.offset) + off_t(written)) }
+            }
+            guard n > 0 else {
+                let failure = Sys.error("write", display(c.path))
+                uploads[c.upload] = nil
+                unlinkTemp(dir, upload.tempName)
+                throw failure
+            }
+            written += n
         }
-        upload.hasher.update(c.data)
-        upload.next += UInt64(c.data.count)
-        guard let expected = c.finalDigest else {
+        upload.received += UInt64(c.data.count)
+        if let d = c.finalDigest { upload.digest = d }
+        guard upload.received == upload.totalSize, let expected = upload.digest else {
             uploads[c.upload] = upload
             return
         }
         uploads[c.upload] = nil
-        let digest = upload.hasher.finalize()
-        guard upload.next == c.totalSize, digest == expected else {
+        guard lseek(upload.fd.raw, 0, SEEK_SET) == 0 else { throw Sys.error("seek", display(c.path)) }
+        let (digest, size) = try TreeScanner.hashContents(upload.fd.raw, display(c.path))
+        guard size == upload.totalSize, digest == expected else {
             unlinkTemp(dir, upload.tempName)
-            throw SyncError(.digestMismatch, "\(display(c.path)): received \(upload.next) of \(c.totalSize) bytes with digest \(digest.hex), expected \(expected.hex)")
+            throw SyncError(.digestMismatch, "\(display(c.path)): received \(size) of \(upload.totalSize) bytes with digest \(digest.hex), expected \(expected.hex)")
         }
         try finish(upload.fd, dir, upload.tempName, c.path, mode: c.mode, digest: digest)
     }
