@@ -80,9 +80,15 @@ struct TreeSyncTests {
         }
         #expect(FileIO.readWhole(dst.root + "/big", limit: 100) == Array("old".utf8))
         #expect(try dst.allPaths() == [Array("big".utf8)])
-        // Out-of-order pieces are refused rather than written at the wrong place.
+        // Pieces in any order, the digest on whichever comes last or first.
+        let content: [UInt8] = [1, 2, 3, 4, 5, 6]
+        try writer.apply(.chunk(.init(path: path, mode: 0o640, upload: 2, offset: 3, totalSize: 6, finalDigest: SHA256Hasher.digest(content), data: [4, 5, 6])))
+        #expect(FileIO.readWhole(dst.root + "/big", limit: 100) == Array("old".utf8))
+        try writer.apply(.chunk(.init(path: path, mode: 0o640, upload: 2, offset: 0, totalSize: 6, finalDigest: nil, data: [1, 2, 3])))
+        #expect(FileIO.readWhole(dst.root + "/big", limit: 100) == content)
+        // More bytes than announced are refused.
         #expect(throws: SyncError.self) {
-            try writer.apply(.chunk(.init(path: path, mode: 0o644, upload: 2, offset: 3, totalSize: 6, finalDigest: nil, data: [4, 5, 6])))
+            try writer.apply(.chunk(.init(path: path, mode: 0o644, upload: 3, offset: 0, totalSize: 2, finalDigest: nil, data: [1, 2, 3])))
         }
     }
 
