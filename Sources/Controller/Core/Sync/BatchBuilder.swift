@@ -36,17 +36,20 @@ final class BatchBuilder: @unchecked Sendable {
     func next() throws -> [SyncAction]? {
         var actions: [SyncAction] = []
         var size = 0
-        while size < limits.batchBytes {
+        // A batch never exceeds batchBytes (plus per-action overhead), so its line stays under the limit.
+        while true {
             if large != nil {
-                let piece = try nextPiece()
-                if let piece {
-                    size += piece.count
+                if size + limits.chunk > limits.batchBytes && !actions.isEmpty { break }
+                if let piece = try nextPiece() {
+                    size += piece.count + 64
                     actions.append(piece.action)
                 }
                 continue
             }
             guard index < sends.count else { break }
             let entry = sends[index]
+            let cost = Int(min(entry.size, UInt64(limits.smallFile))) + entry.path.bytes.count + 16
+            if size + cost > limits.batchBytes && !actions.isEmpty { break }
             index += 1
             if entry.size <= UInt64(limits.smallFile) {
                 let (data, mode) = try reader.readWhole(entry.path, limit: limits.smallFile)
