@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "ControllerTests", dependencies: ["AutomationKit", "AgentProtocol"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
         .testTarget(name: "SyncTests", dependencies: ["SyncCore", "AutomationKit", "AgentProtocol", "SSH"]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit", "SyncCore"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "AutomationKit"]),
     ]
 )
