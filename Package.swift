@@ -64,6 +64,11 @@ let package = Package(
 
         // Benchmarks (docs/benchmarks.md).
         .executableTarget(name: "automation-bench", dependencies: ["AutomationKit", "AgentProtocol"], path: "Benchmarks/Agent"),
+        .executableTarget(
+            name: "automation-sync-bench",
+            dependencies: ["AutomationKit", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/sync/Bench"
+        ),
 
         // Tests. Integration tests run the built executables and real sshd / moto.
         .testTarget(name: "ProtocolTests", dependencies: ["AgentProtocol"]),
