@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(name: "automation-bench", dependencies: ["AutomationKit", "AgentProtocol"], path: "Benchmarks/Agent"),
         .executableTarget(
             name: "automation-sync-bench",
-            dependencies: ["AutomationKit", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["AutomationKit", "SyncCore", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/sync/Bench"
         ),
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import AutomationKit
 import Foundation
 import Logging
+import SyncCore
 
 /// Holds one agent connection and syncs SRC to DEST each time a line "sync"
 /// arrives on stdin, printing "<ms> <files sent> <bytes sent>" per sync
@@ -9,6 +10,18 @@ import Logging
 ///
 ///     automation-sync-bench SRC DEST STATE-DIR TARGET-OPTIONS…
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--sha256" {
+    // Hash throughput of SyncCore's SHA-256 (the agent's), 256 MiB in 1 MiB buffers.
+    let buffer = [UInt8](repeating: 0x5a, count: 1 << 20)
+    var hasher = SHA256Hasher()
+    let start = ContinuousClock.now
+    for _ in 0..<256 { hasher.update(buffer) }
+    _ = hasher.finalize()
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print(String(format: "SyncCore SHA-256: %.0f MB/s", 256 * 1.048576 / seconds))
+    exit(0)
+}
 guard arguments.count >= 3 else {
     FileHandle.standardError.write(Data("usage: automation-sync-bench SRC DEST STATE-DIR [--target T …]\n".utf8))
     exit(64)

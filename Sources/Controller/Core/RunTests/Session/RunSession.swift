@@ -85,7 +85,8 @@ struct RunSession {
         if command.dryRun {
             let client = try await Targets.connect(specs[0], options: command.targets, state: command.global.state, logger: logger)
             defer { client.close() }
-            let names = try await listTests(client)
+            let lister = try await syncTargets([Target(spec: specs[0], client: client, slots: [])])[0]
+            let names = try await listTests(client, with: lister)
             let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
             let known = names.filter { history.known($0) != nil }.count
             writeAll(1, Array(RunPlan.render(estimates: estimates, known: known, unknownEstimate: history.unknownEstimate(fallback: runner.typicalTestSeconds), slots: allSlots,
@@ -98,14 +99,15 @@ struct RunSession {
         let targets = try await connect(specs, planned)
         defer { for target in targets { target.client.close() } }
         interrupts.onInterrupt { for target in targets { target.client.close() } }
+        let runners = try await syncTargets(targets)
 
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for target in targets {
-                group.addTask { try await runner.prepare(target.client, target: target.spec.description) }
+            for (index, target) in targets.enumerated() {
+                group.addTask { try await runners[index].prepare(target.client, target: target.spec.description) }
             }
             try await group.waitForAll()
         }
-        let names = try await listTests(targets[0].client)
+        let names = try await listTests(targets[0].client, with: runners[0])
         guard !names.isEmpty else { throw UsageError("the \(runner.name) runner listed no tests (selection: \(settings.selection.joined(separator: " ")))") }
         let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
         let slots = targets.flatMap { $0.slots.map(\.slot) }
@@ -130,7 +132,7 @@ struct RunSession {
                 for (slot, hostIndex) in target.slots {
                     let context = SlotContext(slot: slot, client: target.client, hostSlotIndex: hostIndex,
                                               scratch: "\(base(index))/slot-\(slot.index)")
-                    group.addTask { await work(context, base: base(index), coordinator: coordinator) }
+                    group.addTask { await work(context, runner: runners[index], base: base(index), coordinator: coordinator) }
                 }
             }
         }
@@ -155,7 +157,7 @@ struct RunSession {
         return report.failed > 0 ? ExitCodes.testsFailed : 0
     }
 
-    private func listTests(_ client: AgentClient) async throws -> [String] {
+    private func listTests(_ client: AgentClient, with runner: any TestRunnerAdapter) async throws -> [String] {
         do {
             return try await runner.listTests(client)
         } catch let error as RunnerError {
@@ -192,8 +194,7 @@ struct RunSession {
     }
 
     /// One slot's loop: take a batch, run it, report each result, until the queue is done or the slot dies.
-    private func work(_ context: SlotContext, base: String, coordinator: RunCoordinator) async {
-        let runner = self.runner
+    private func work(_ context: SlotContext, runner: any TestRunnerAdapter, base: String, coordinator: RunCoordinator) async {
         do {
             try await prepareScratch(context, base: base)
         } catch {
