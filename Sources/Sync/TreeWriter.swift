@@ -96,6 +96,9 @@ public final class TreeWriter {
     /// each is written at its offset, and the file is checked against the
     /// digest and renamed once every byte has arrived.
     private func applyChunk(_ c: SyncAction.Chunk, _ dir: Int32) throws(SyncError) {
+        guard c.offset <= c.totalSize, UInt64(c.data.count) <= c.totalSize - c.offset else {
+            throw SyncError(.badData, "\(display(c.path)): piece at \(c.offset)+\(c.data.count) lies beyond the file's \(c.totalSize) bytes")
+        }
         if uploads[c.upload] == nil {
             let temp = tempName()
             guard let fd = OwnedFD.open(at: dir, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
@@ -104,7 +107,7 @@ public final class TreeWriter {
             uploads[c.upload] = Upload(path: c.path, tempName: temp, totalSize: c.totalSize, received: 0, digest: nil, fd: fd)
         }
         guard var upload = uploads[c.upload], upload.path == c.path, upload.totalSize == c.totalSize,
-              upload.received + UInt64(c.data.count) <= c.totalSize, c.offset + UInt64(c.data.count) <= c.totalSize else {
+              upload.received + UInt64(c.data.count) <= c.totalSize else {
             throw SyncError(.badData, "\(display(c.path)): piece at offset \(c.offset) does not belong to upload \(c.upload)")
         }
         var written = 0

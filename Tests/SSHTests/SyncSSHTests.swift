@@ -79,6 +79,13 @@ struct SyncSSHTests {
             Self.write(src, Array("dir".utf8), Array("now a file".utf8))  // directory tree -> file
             rename(src + "/big.bin", src + "/renamed.bin")
             try syncAndCompare("tree to file, rename")
+
+            // A DEST outside the agent user's reach is a clear error naming it, exit 255.
+            var denied = sync
+            denied[denied.firstIndex(of: dest)!] = "/root/sync-denied-\(UUID().uuidString.prefix(8))"
+            let refused = try CLI.run(denied)
+            #expect(refused.status == 255 && refused.stderr.contains("Permission denied") && refused.stderr.contains("/root/sync-denied-"),
+                    "\(refused.stderr)")
         }
     }
 }

@@ -47,6 +47,11 @@ struct SyncCoreTests {
         ])
         let bytes = manifest.encoded()
         #expect(try Manifest(decoding: bytes) == manifest)
+        // Sizes and offsets beyond 4 GiB survive both formats.
+        let huge = Manifest([ManifestEntry(path: SyncPath("huge")!, kind: .file, mode: 0o644, size: 5 << 30, digest: .zero)])
+        #expect(try Manifest(decoding: huge.encoded()) == huge)
+        let farPiece: [SyncAction] = [.chunk(.init(path: SyncPath("huge")!, mode: 0o644, upload: 1, offset: (5 << 30) - 3, totalSize: 5 << 30, finalDigest: nil, data: [1, 2, 3]))]
+        #expect(try SyncBatch.decode(SyncBatch.encode(farPiece)) == farPiece)
         let actions: [SyncAction] = [
             .delete(SyncPath("x")!), .mkdir(SyncPath("d")!, mode: 0o700), .file(SyncPath("d/f")!, mode: 0o644, data: [1, 2]),
             .symlink(SyncPath("l")!, target: Array("t".utf8)), .chmod(SyncPath("d")!, mode: 0o555),

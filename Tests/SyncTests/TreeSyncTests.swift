@@ -86,6 +86,12 @@ struct TreeSyncTests {
         #expect(FileIO.readWhole(dst.root + "/big", limit: 100) == Array("old".utf8))
         try writer.apply(.chunk(.init(path: path, mode: 0o640, upload: 2, offset: 0, totalSize: 6, finalDigest: nil, data: [1, 2, 3])))
         #expect(FileIO.readWhole(dst.root + "/big", limit: 100) == content)
+        // A piece beyond 4 GiB lands at its offset (a sparse temporary file; never completed here).
+        try writer.apply(.chunk(.init(path: SyncPath("huge")!, mode: 0o644, upload: 9, offset: (5 << 30) - 3, totalSize: 5 << 30, finalDigest: nil, data: [7, 8, 9])))
+        let temp = try #require(try FileManager.default.contentsOfDirectory(atPath: dst.root).first { $0.hasPrefix(".~sync-") })
+        #expect((try FileManager.default.attributesOfItem(atPath: dst.root + "/" + temp)[.size] as? Int) == 5 << 30)
+        writer.abandonUploads()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dst.root).filter { $0.hasPrefix(".~sync-") }.isEmpty)
         // More bytes than announced are refused.
         #expect(throws: SyncError.self) {
             try writer.apply(.chunk(.init(path: path, mode: 0o644, upload: 3, offset: 0, totalSize: 2, finalDigest: nil, data: [1, 2, 3])))
