@@ -32,8 +32,10 @@ let package = Package(
         // Wire protocol.
         .target(name: "AgentProtocol", path: "Sources/Protocol"),
 
-        // Source sync logic shared by the agent and the controller (Glibc only).
-        .target(name: "SyncCore", path: "Sources/Sync"),
+        // Source sync logic shared by the agent and the controller (Glibc only),
+        // with a C SHA-256 block function for CPUs with the SHA extensions.
+        .target(name: "CSyncSupport", path: "Sources/CSyncSupport"),
+        .target(name: "SyncCore", dependencies: ["CSyncSupport"], path: "Sources/Sync"),
 
         // Agent.
         .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "SyncCore"], path: "Sources/Agent/Core"),

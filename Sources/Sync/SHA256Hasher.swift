@@ -1,8 +1,14 @@
-/// SHA-256 in plain Swift over unsafe buffers, fast enough for the agent
-/// (which links no crypto library) to hash a source tree: see
-/// docs/benchmarks.md, "Sync". `SSH.SHA256` copies into arrays per block and
-/// is kept for the small inputs it serves.
+import CSyncSupport
+
+/// SHA-256 for the sync scan and writer. The static agent links no crypto
+/// library, so blocks go through the CPU's SHA extensions when it has them
+/// (CSyncSupport, >1 GB/s) and through plain Swift otherwise (about
+/// 100–200 MB/s); see docs/benchmarks.md, "Sync". `SSH.SHA256` is kept for
+/// the small inputs it serves.
 public struct SHA256Hasher: Sendable {
+    /// Whether blocks go through the SHA extensions on this machine.
+    public static let accelerated = csync_sha256_accelerated() != 0
+
     private var h0: UInt32 = 0x6a09e667, h1: UInt32 = 0xbb67ae85, h2: UInt32 = 0x3c6ef372, h3: UInt32 = 0xa54ff53a
     private var h4: UInt32 = 0x510e527f, h5: UInt32 = 0x9b05688c, h6: UInt32 = 0x1f83d9ab, h7: UInt32 = 0x5be0cd19
     /// Pending bytes of an incomplete block (at most 63 are used).
@@ -14,7 +20,12 @@ public struct SHA256Hasher: Sendable {
         var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     }
 
+    /// Plain Swift even on a CPU with the SHA extensions (tests check both paths).
+    private var software = false
+
     public init() {}
+
+    init(software: Bool) { self.software = software }
 
     /// The digest of `bytes`.
     public static func digest(_ bytes: UnsafeRawBufferPointer) -> Digest {
@@ -46,13 +57,14 @@ public struct SHA256Hasher: Sendable {
             remaining -= take
             if pendingCount < 64 { return }
             var block = pending
-            withUnsafeBytes(of: &block.bytes) { compress($0.baseAddress!) }
+            withUnsafeBytes(of: &block.bytes) { compressBlocks($0.baseAddress!, 1) }
             pendingCount = 0
         }
-        while remaining >= 64 {
-            compress(p)
-            p += 64
-            remaining -= 64
+        if remaining >= 64 {
+            let blocks = remaining / 64
+            compressBlocks(p, blocks)
+            p += blocks * 64
+            remaining -= blocks * 64
         }
         if remaining > 0 {
             withUnsafeMutableBytes(of: &pending.bytes) { dst in
@@ -70,13 +82,7 @@ public struct SHA256Hasher: Sendable {
         }
         tail[pendingCount] = 0x80
         for i in 0..<8 { tail[tail.count - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> (8 * UInt64(i))) }
-        tail.withUnsafeBytes { raw in
-            var q = raw.baseAddress!
-            for _ in 0..<(raw.count / 64) {
-                compress(q)
-                q += 64
-            }
-        }
+        tail.withUnsafeBytes { raw in compressBlocks(raw.baseAddress!, raw.count / 64) }
         pendingCount = 0
         var out = [UInt8]()
         out.reserveCapacity(32)
@@ -87,6 +93,20 @@ public struct SHA256Hasher: Sendable {
             out.append(UInt8(truncatingIfNeeded: word))
         }
         return Digest(out)!
+    }
+
+    private mutating func compressBlocks(_ data: UnsafeRawPointer, _ count: Int) {
+        if Self.accelerated && !software {
+            var state = (h0, h1, h2, h3, h4, h5, h6, h7)
+            withUnsafeMutablePointer(to: &state) { tuple in
+                tuple.withMemoryRebound(to: UInt32.self, capacity: 8) { words in
+                    csync_sha256_blocks(words, data.assumingMemoryBound(to: UInt8.self), count)
+                }
+            }
+            (h0, h1, h2, h3, h4, h5, h6, h7) = state
+            return
+        }
+        for i in 0..<count { compress(data + 64 * i) }
     }
 
     @inline(__always)

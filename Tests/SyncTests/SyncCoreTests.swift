@@ -9,16 +9,22 @@ struct SyncCoreTests {
     func sha256() {
         #expect(SHA256Hasher.digest([]).hex == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256Hasher.digest(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        var million = SHA256Hasher()
+        let a = [UInt8](repeating: UInt8(ascii: "a"), count: 1000)
+        for _ in 0..<1000 { million.update(a) }
+        #expect(million.finalize().hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         var rng = SplitMix64(seed: 7)
         for length in [55, 56, 63, 64, 65, 119, 120, 1000, 4097] {
             let data = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let reference = SSH.SHA256.hash(data)
             #expect(SHA256Hasher.digest(data).bytes == reference)
-            var split = SHA256Hasher()
-            let cut = Int.random(in: 0...length, using: &rng)
-            split.update(Array(data[..<cut]))
-            split.update(Array(data[cut...]))
-            #expect(split.finalize().bytes == reference, "split at \(cut) of \(length)")
+            for software in [false, true] {
+                var split = SHA256Hasher(software: software)
+                let cut = Int.random(in: 0...length, using: &rng)
+                split.update(Array(data[..<cut]))
+                split.update(Array(data[cut...]))
+                #expect(split.finalize().bytes == reference, "split at \(cut) of \(length), software \(software)")
+            }
         }
     }
 
