@@ -16,6 +16,8 @@ public struct ScanCache: Sendable {
     }
 
     var entries: [SyncPath: Entry] = [:]
+    /// Changed since loaded or saved: a no-op sync writes no cache file.
+    public private(set) var dirty = false
 
     public init() {}
 
@@ -28,19 +30,26 @@ public struct ScanCache: Sendable {
 
     public mutating func record(_ path: SyncPath, key: Key, digest: Digest) {
         entries[path] = Entry(key: key, digest: digest)
+        dirty = true
     }
 
-    public mutating func forget(_ path: SyncPath) { entries[path] = nil }
+    public mutating func forget(_ path: SyncPath) {
+        if entries.removeValue(forKey: path) != nil { dirty = true }
+    }
 
     /// Drops everything under (and at) `path`.
     public mutating func forgetTree(_ path: SyncPath) {
         let prefix = path.bytes + [UInt8(ascii: "/")]
+        let before = entries.count
         entries = entries.filter { $0.key != path && !$0.key.bytes.starts(with: prefix) }
+        if entries.count != before { dirty = true }
     }
 
     /// Keeps only the paths in `keep`.
     mutating func retain(_ keep: Set<SyncPath>) {
+        guard entries.count > 0, entries.keys.contains(where: { !keep.contains($0) }) else { return }
         entries = entries.filter { keep.contains($0.key) }
+        dirty = true
     }
 
     static let magic: [UInt8] = Array("ASC1".utf8)
@@ -79,8 +88,13 @@ public struct ScanCache: Sendable {
     }
 
     /// Saves atomically (temporary file, rename); failures are ignored, since the cache is only an optimisation.
-    public func save(_ file: String) {
-        _ = FileIO.writeAtomically(file, encoded())
+    public mutating func save(_ file: String) {
+        if FileIO.writeAtomically(file, encoded()) { dirty = false }
+    }
+
+    /// Saves only when something changed.
+    public mutating func saveIfDirty(_ file: String) {
+        if dirty { save(file) }
     }
 }
 

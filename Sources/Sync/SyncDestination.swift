@@ -40,7 +40,7 @@ public final class SyncDestination: @unchecked Sendable {
             var options = TreeScanner.Options()
             options.removeTempFiles = true
             let result = try TreeScanner.scan(root: root, options: options, cache: &cache)
-            if let cacheFile { cache.save(cacheFile) }
+            if let cacheFile { cache.saveIfDirty(cacheFile) }
             return result
         }
     }
@@ -51,7 +51,7 @@ public final class SyncDestination: @unchecked Sendable {
             if writer == nil { writer = try TreeWriter(root: root, cache: cache) }
             defer {
                 cache = writer!.cache
-                if save, let cacheFile { cache.save(cacheFile) }
+                if save, let cacheFile { cache.saveIfDirty(cacheFile) }
             }
             try writer!.apply(actions)
         }

@@ -23,7 +23,7 @@ public struct SourceTree: Sendable {
                 return excludes.excludes(path)
             }
             let (manifest, stats) = try TreeScanner.scan(root: selection.root, options: options, cache: &cache)
-            if let cacheFile { cache.save(cacheFile) }
+            if let cacheFile { cache.saveIfDirty(cacheFile) }
             return SourceTree(selection: selection, manifest: manifest, stats: stats, reader: try SourceReader(root: selection.root))
         }
     }

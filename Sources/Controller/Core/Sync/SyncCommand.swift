@@ -52,9 +52,9 @@ struct SyncCommand: AsyncParsableCommand {
                 try SourceSelection.resolve(source: source, cwd: FileManager.default.currentDirectoryPath, includeVCS: includeVCS)
             }
             let cacheDirectory = try? global.state.directory("cache/sync")
-            let tree = try await SourceTree.scan(selection, excludes: ExcludeRules(exclude), cacheDirectory: cacheDirectory)
-            logger.debug("sync.source", metadata: ["sync.root": "\(selection.root)", "sync.vcs": "\(selection.vcs.rawValue)",
-                                                   "sync.entries": "\(tree.manifest.entries.count)", "sync.hashed": "\(tree.stats.hashedFiles)"])
+            // The scan runs while the targets connect.
+            let excludes = ExcludeRules(exclude)
+            let scan = Task { try await SourceTree.scan(selection, excludes: excludes, cacheDirectory: cacheDirectory) }
             let progress = SyncProgressLine(live: isatty(2) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb")
             let targetOptions = targets, state = global.state, destination = to
             let results = await withTaskGroup(of: (Int, Result<SyncSummary, Error>).self) { group in
@@ -63,6 +63,7 @@ struct SyncCommand: AsyncParsableCommand {
                         do {
                             let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
                             defer { client.close() }
+                            let tree = try await scan.value
                             let sync = TargetSync(target: "\(spec)", client: client, destination: destination)
                             return (index, .success(try await sync.run(tree) { progress.update($0) }))
                         } catch {
@@ -75,6 +76,10 @@ struct SyncCommand: AsyncParsableCommand {
                 return results.sorted { $0.0 < $1.0 }
             }
             progress.finish()
+            // A source that cannot be scanned is one error, not one per target.
+            let tree = try await scan.value
+            logger.debug("sync.source", metadata: ["sync.root": "\(selection.root)", "sync.vcs": "\(selection.vcs.rawValue)",
+                                                   "sync.entries": "\(tree.manifest.entries.count)", "sync.hashed": "\(tree.stats.hashedFiles)"])
             var failed = false
             for (index, result) in results {
                 switch result {
