@@ -76,7 +76,7 @@ run_link() {  # run_link LABEL PORT
         tar xzf "$tarball" -C "$work/src-$tool" --strip-components=1
         rm -rf "$home/bench-$tool-$port"
     done
-    connection="--target $target --identity $key --host-key $fingerprint --agent-binary $agent"
+    connection="--target $target --identity $key --host-key $fingerprint --agent-binary $agent --agent-idle-timeout 60"
     # Deploy the agent once, so that no row pays the upload.
     "$bin/automation" exec $connection --state-path "$state" -- true
     coproc BENCH { "$bin/automation-sync-bench" "$work/src-held" "$home/bench-held-$port" "$state" $connection; }

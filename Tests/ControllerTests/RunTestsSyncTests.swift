@@ -33,7 +33,7 @@ struct RunTestsSyncTests {
         let arguments = RunTestsHarness.sampleSuite + [
             "--target", "local:1", "--target", "ssh://\(user)@127.0.0.1:\(port)/2",
             "--identity", sshdDir + "/id_ed25519", "--host-key", String(fingerprint),
-            "--project", project, "--env", "SAMPLE_FAIL=1",
+            "--project", project, "--env", "SAMPLE_FAIL=1", "--agent-idle-timeout", "15",
         ]
         let first = try await harness.run(arguments)
         #expect(first.status == 1, "stdout: \(first.stdout)\nstderr: \(first.stderr)")

@@ -45,7 +45,9 @@ struct SyncSSHTests {
             try FileManager.default.createDirectory(atPath: src + "/dir/sub", withIntermediateDirectories: true)
             let sync = [automation, "sync", src, "--to", dest, "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)",
                         "--identity", sshd.clientKey, "--host-key", try sshd.hostKeyFingerprint(),
-                        "--state-path", fixture.stateDirectory, "--agent-binary", own]
+                        "--state-path", fixture.stateDirectory, "--agent-binary", own,
+                        // Agents started through the CLI end by this idle timeout, not when the test ends.
+                        "--agent-idle-timeout", "15"]
             func syncAndCompare(_ step: String) throws {
                 let result = try CLI.run(sync)
                 #expect(result.status == 0, "\(step): \(result.stderr)")
