@@ -228,6 +228,19 @@ extension ControllerMessage {
                 if let timeout = p.timeoutMs { w.member("timeoutMs", timeout) }
                 if let grace = p.killGraceMs { w.member("killGraceMs", grace) }
                 w.endObject()
+            case .syncApply(let p):
+                // Sync batches are megabytes of base64: JSONEncoder would scan the string for escapes.
+                w = JSONWriter(capacity: 160 + p.root.utf8.count + p.batch.count * 4 / 3)
+                w.beginObject()
+                w.member("type", "request")
+                w.member("id", request.id)
+                w.member("op", Operation.syncApply.rawValue)
+                w.key("params")
+                w.beginObject()
+                w.member("root", p.root)
+                w.member("batch", base64: p.batch)
+                if let save = p.save { w.member("save", save) }
+                w.endObject()
             default:
                 return nil
             }

@@ -42,6 +42,45 @@ struct SourceSelectionTests {
         #expect(log.status == 0 && log.stdout.contains("init"), "the copied repository works: \(log.stderr)")
     }
 
+    /// Debian's mercurial (deploy/install-deps.sh), else the runner tests' in-tree build.
+    static let hg: String? = ["/usr/bin/hg", "/var/tmp/automation-test-cache/mercurial-7.2.4/.local-venv/bin/hg"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("hg: tracked, added and unknown files as on disk; removed, deleted and ignored ones stay behind",
+          .enabled(if: hg != nil || SyncHarness.onCI))
+    func mercurial() async throws {
+        let hg = try #require(Self.hg, "no hg: apt-get install mercurial (deploy/install-deps.sh)")
+        setenv("HG", hg, 1)
+        let src = try TreeFixture.temporary("hg"), dst = try TreeFixture.temporary("dst")
+        defer { src.remove(); dst.remove() }
+        src.write(Array(".hgignore".utf8), Array("syntax: glob\n*.o\n".utf8))
+        src.write(Array("clean.py".utf8), Array("clean\n".utf8))
+        src.write(Array("modified.py".utf8), Array("v1\n".utf8))
+        src.write(Array("removed.py".utf8), Array("r\n".utf8))
+        src.write(Array("deleted.py".utf8), Array("d\n".utf8))
+        let quoted = "'\(hg)'"
+        let setup = try SyncHarness.shell("\(quoted) init && \(quoted) add -q && \(quoted) commit -q -u t -m init", cwd: src.root)
+        try #require(setup.status == 0, "\(setup.stderr)")
+        src.write(Array("modified.py".utf8), Array("v2, uncommitted\n".utf8))
+        src.write(Array("added.py".utf8), Array("a\n".utf8))
+        src.write(Array("unknown.txt".utf8), Array("u\n".utf8))
+        src.write(Array("ignored.o".utf8), Array("o".utf8))
+        let edits = try SyncHarness.shell("\(quoted) add -q added.py && \(quoted) remove -q removed.py && rm deleted.py", cwd: src.root)
+        try #require(edits.status == 0, "\(edits.stderr)")
+
+        let selection = try SourceSelection.resolve(source: nil, cwd: src.root, includeVCS: false)
+        #expect(selection.vcs == .mercurial)
+        let client = try await SyncHarness.connect()
+        defer { client.close() }
+        try await SyncHarness.sync(client, src.root, to: dst.root, selection: selection)
+        let names = Set(try dst.allPaths().map { String(decoding: $0, as: UTF8.self) })
+        #expect(names == [".hgignore", "clean.py", "modified.py", "added.py", "unknown.txt"])
+        #expect(FileIO.readWhole(dst.root + "/modified.py", limit: 100) == Array("v2, uncommitted\n".utf8))
+        let withVCS = try SourceSelection.resolve(source: src.root, cwd: "/", includeVCS: true)
+        try await SyncHarness.sync(client, src.root, to: dst.root, selection: withVCS)
+        #expect(FileManager.default.fileExists(atPath: dst.root + "/.hg/requires"))
+    }
+
     @Test("excludes: a name anywhere, or an anchored path; an excluded directory takes its content")
     func excludes() {
         let rules = ExcludeRules(["*.pyc", "build", "doc/*.html"])

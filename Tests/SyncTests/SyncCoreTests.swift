@@ -1,3 +1,4 @@
+import AgentProtocol
 import Foundation
 import SSH
 import Testing
@@ -85,6 +86,19 @@ struct SyncCoreTests {
         var m = ByteWriter()
         m.bytes(Manifest.magic); m.u32(1); m.u8(2); m.u32(0o755); m.u64(0); m.blob(Array("/abs".utf8))
         #expect(throws: SyncError.self) { try Manifest(decoding: m.buffer) }
+    }
+
+    @Test("sync.apply's hand-written line decodes to the same request through Codable")
+    func fastPathAgrees() throws {
+        let codec = MessageCodec()
+        for save in [nil, true, false] as [Bool?] {
+            let message = ControllerMessage.request(Request(id: 42, body: .syncApply(SyncApplyParams(
+                root: "/srv/wörk \"quoted\"", batch: Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }), save: save))))
+            var line = try codec.encodeLine(message)
+            line.removeLast()
+            #expect(try codec.decodeWithCodable(ControllerMessage.self, line).get() == message)
+            #expect(try codec.decodeControllerLine(line).get() == message)
+        }
     }
 
     @Test("roots: /, a home directory and relative paths are refused")

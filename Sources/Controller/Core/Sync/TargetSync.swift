@@ -64,8 +64,10 @@ public struct TargetSync: Sendable {
             return summary
         }
         // Structure first, in order: deletions, directories, links.
-        for batch in Self.split(plan.before, limit: limits.batchBytes) {
-            try await client.syncApply(root: destination, batch: SyncBatch.encode(batch))
+        let structure = Self.split(plan.before, limit: limits.batchBytes)
+        let structureOnly = plan.sends.isEmpty && plan.after.isEmpty
+        for (i, batch) in structure.enumerated() {
+            try await client.syncApply(root: destination, batch: SyncBatch.encode(batch), save: structureOnly && i == structure.count - 1)
         }
         // Content, pipelined: the agent applies batches in the order they arrive,
         // and pieces of a large file in any order.
@@ -74,10 +76,15 @@ public struct TargetSync: Sendable {
         var inFlight: [Task<Int, Error>] = []
         var filesDone = 0
         let total = plan.sendBytes
+        // The last content batch carries "save" when no mode changes follow, which saves a round trip.
+        let saveWithContent = plan.after.isEmpty
         do {
-            while let actions = try await offPool({ try builder.next() }) {
+            var next = try await offPool({ try builder.next() })
+            while let actions = next {
+                next = try await offPool({ try builder.next() })
                 if inFlight.count >= maxInFlight { filesDone += try await inFlight.removeFirst().value }
                 let batch = SyncBatch.encode(actions)
+                let save = saveWithContent && next == nil
                 let files = actions.reduce(0) { n, a in
                     switch a {
                     case .file: n + 1
@@ -86,7 +93,7 @@ public struct TargetSync: Sendable {
                     }
                 }
                 inFlight.append(Task {
-                    try await client.syncApply(root: destination, batch: batch)
+                    try await client.syncApply(root: destination, batch: batch, save: save)
                     return files
                 })
                 progress(SyncProgress(target: target, filesDone: filesDone, filesTotal: plan.sends.count, bytesDone: builder.bytesRead, bytesTotal: total))
@@ -101,9 +108,6 @@ public struct TargetSync: Sendable {
         summary.bytesSent = builder.bytesRead
         // Modes last (a read-only directory closes after its content arrived); the agent saves its cache.
         let after = Self.split(plan.after, limit: limits.batchBytes)
-        if after.isEmpty {
-            try await client.syncApply(root: destination, batch: SyncBatch.encode([]), save: true)
-        }
         for (i, batch) in after.enumerated() {
             try await client.syncApply(root: destination, batch: SyncBatch.encode(batch), save: i == after.count - 1)
         }
