@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["AgentCore", "AgentProtocol", "AutomationKit"]),
         .testTarget(name: "ControllerTests", dependencies: ["AutomationKit", "AgentProtocol"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "SyncTests", dependencies: ["SyncCore", "AutomationKit", "AgentProtocol", "SSH"]),
+        .testTarget(name: "SyncTests", dependencies: ["SyncCore", "AutomationKit", "AgentProtocol", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit", "SyncCore"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "AutomationKit"]),
     ]

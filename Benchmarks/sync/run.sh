@@ -9,8 +9,8 @@
 #
 #   Benchmarks/sync/run.sh [REPEATS]
 #
-# Prints Markdown tables (milliseconds; first sync once, the others the median
-# of REPEATS runs, default 3, each after a fresh edit). Needs root,
+# Prints Markdown tables (milliseconds, medians of REPEATS runs, default 3:
+# first syncs into an emptied destination, the others each after a fresh edit). Needs root,
 # openssh-server, rsync, python3; builds release binaries into .build-bench.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -102,7 +102,16 @@ run_link() {  # run_link LABEL PORT
         esac
     }
     declare -A result
-    for tool in $tools; do result[first,$tool]=$(sync_once "$tool"); done
+    # First sync: REPEATS times into emptied destinations (the source side's
+    # scan caches stay warm, as they would for a user syncing a new target).
+    for tool in $tools; do : > "$work/times-first-$tool"; done
+    for r in $(seq 1 "$repeats"); do
+        for tool in $tools; do
+            rm -rf "$home/bench-$tool-$port"
+            sync_once "$tool" >> "$work/times-first-$tool"
+        done
+    done
+    for tool in $tools; do result[first,$tool]=$(median < "$work/times-first-$tool"); done
     for scenario in noop one hundred; do
         for tool in $tools; do : > "$work/times-$scenario-$tool"; done
         for r in $(seq 1 "$repeats"); do
