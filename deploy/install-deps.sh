@@ -6,7 +6,7 @@ set -eu
 
 APT_PACKAGES="libssh2-1-dev libcurl4-openssl-dev libssl-dev pkg-config
 openssh-server openssh-client rsync util-linux iproute2 procps curl
-python3 python3-pip python3-venv python3-dev make gcc chromium mercurial"
+python3 python3-pip python3-venv python3-dev make gcc chromium"
 # moto's server for the AWS tests; pytest and xdist for the pytest runner and
 # its baseline; uv for building Mercurial in place (`make local`).
 PIP_PACKAGES="moto[server] pytest pytest-xdist uv"
