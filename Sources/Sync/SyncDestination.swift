@@ -51,7 +51,12 @@ public final class SyncDestination: @unchecked Sendable {
             if writer == nil { writer = try TreeWriter(root: root, cache: cache) }
             defer {
                 cache = writer!.cache
-                if save, let cacheFile { cache.saveIfDirty(cacheFile) }
+                if save {
+                    if let cacheFile { cache.saveIfDirty(cacheFile) }
+                    // The sync is over: hold no descriptor of DEST (a long-lived agent would keep its file system busy).
+                    writer!.abandonUploads()
+                    writer = nil
+                }
             }
             try writer!.apply(actions)
         }
