@@ -35,8 +35,13 @@ let package = Package(
         // Wire protocol.
         .target(name: "AgentProtocol", path: "Sources/Protocol"),
 
+        // Source sync logic shared by the agent and the controller (Glibc only),
+        // with a C SHA-256 block function for CPUs with the SHA extensions.
+        .target(name: "CSyncSupport", path: "Sources/CSyncSupport"),
+        .target(name: "SyncCore", dependencies: ["CSyncSupport"], path: "Sources/Sync"),
+
         // Agent.
-        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "Descriptors"], path: "Sources/Agent/Core"),
+        .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "Descriptors", "SyncCore"], path: "Sources/Agent/Core"),
         .executableTarget(name: "automation-agent", dependencies: ["AgentCore"], path: "Sources/Agent/Main"),
 
         // Controller building blocks.
@@ -54,7 +59,7 @@ let package = Package(
         .target(
             name: "AutomationKit",
             dependencies: [
-                "AgentProtocol", "CAgentSupport", "Descriptors", "Scheduling", "SSH", "AWS",
+                "AgentProtocol", "CAgentSupport", "Descriptors", "Scheduling", "SSH", "AWS", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -64,13 +69,19 @@ let package = Package(
 
         // Benchmarks (docs/benchmarks.md).
         .executableTarget(name: "automation-bench", dependencies: ["AutomationKit", "AgentProtocol"], path: "Benchmarks/Agent"),
+        .executableTarget(
+            name: "automation-sync-bench",
+            dependencies: ["AutomationKit", "SyncCore", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/sync/Bench"
+        ),
 
         // Tests. Integration tests run the built executables and real sshd / moto.
         .testTarget(name: "ProtocolTests", dependencies: ["AgentProtocol"]),
         .testTarget(name: "AgentTests", dependencies: ["AgentCore", "AgentProtocol", "AutomationKit"]),
         .testTarget(name: "ControllerTests", dependencies: ["AutomationKit", "AgentProtocol"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit"]),
+        .testTarget(name: "SyncTests", dependencies: ["SyncCore", "AutomationKit", "AgentProtocol", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit", "SyncCore"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "AutomationKit"]),
     ]
 )

@@ -39,6 +39,8 @@ extension AgentMessage: Codable {
             case .read: body = .read(try c.decode(ReadResult.self, forKey: .result))
             case .list: body = .list(try c.decode(ListResult.self, forKey: .result))
             case .stdin: body = .stdin(try c.decode(StdinResult.self, forKey: .result))
+            case .syncScan: body = .syncScan(try c.decode(SyncScanResult.self, forKey: .result))
+            case .syncApply: body = .syncApply(try c.decode(SyncApplyResult.self, forKey: .result))
             case .mkdir, .write, .remove, .chmod, .chown, .symlink, .shutdown: body = .done(op)
             }
             self = .reply(Reply(id: id, seq: seq, outcome: .success(body)))
@@ -80,6 +82,8 @@ extension AgentMessage: Codable {
                 case .read(let r): try c.encode(r, forKey: .result)
                 case .list(let r): try c.encode(r, forKey: .result)
                 case .stdin(let r): try c.encode(r, forKey: .result)
+                case .syncScan(let r): try c.encode(r, forKey: .result)
+                case .syncApply(let r): try c.encode(r, forKey: .result)
                 }
             }
         }

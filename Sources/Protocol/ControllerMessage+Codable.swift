@@ -58,6 +58,8 @@ extension ControllerMessage: Codable {
         case .symlink: return .symlink(try params(SymlinkParams.self))
         case .list: return .list(try params(ListParams.self))
         case .stdin: return .stdin(try params(StdinParams.self))
+        case .syncScan: return .syncScan(try params(SyncScanParams.self))
+        case .syncApply: return .syncApply(try params(SyncApplyParams.self))
         }
     }
 
@@ -90,6 +92,8 @@ extension ControllerMessage: Codable {
             case .symlink(let p): try c.encode(p, forKey: .params)
             case .list(let p): try c.encode(p, forKey: .params)
             case .stdin(let p): try c.encode(p, forKey: .params)
+            case .syncScan(let p): try c.encode(p, forKey: .params)
+            case .syncApply(let p): try c.encode(p, forKey: .params)
             }
         }
     }

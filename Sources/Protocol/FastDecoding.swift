@@ -29,6 +29,16 @@ extension ControllerMessage {
                     cancel.killGraceMs = grace
                 }
                 return .request(Request(id: id, body: .cancel(cancel)))
+            case .syncApply:
+                // Megabytes of base64: parsed once here rather than once here and again by JSONDecoder.
+                guard let params = root["params"], let path = params["root"]?.string,
+                      let text = params["batch"]?.string, let batch = Data(base64Encoded: text) else { return nil }
+                var apply = SyncApplyParams(root: path, batch: batch)
+                if let value = params["save"] {
+                    guard let save = value.bool else { return nil }
+                    apply.save = save
+                }
+                return .request(Request(id: id, body: .syncApply(apply)))
             default:
                 return nil
             }

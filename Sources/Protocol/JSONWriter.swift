@@ -229,6 +229,19 @@ extension ControllerMessage {
                 if let grace = p.killGraceMs { w.member("killGraceMs", grace) }
                 if let stream = p.stdinStream { w.member("stdinStream", stream) }
                 w.endObject()
+            case .syncApply(let p):
+                // Sync batches are megabytes of base64: JSONEncoder would scan the string for escapes.
+                w = JSONWriter(capacity: 160 + p.root.utf8.count + p.batch.count * 4 / 3)
+                w.beginObject()
+                w.member("type", "request")
+                w.member("id", request.id)
+                w.member("op", Operation.syncApply.rawValue)
+                w.key("params")
+                w.beginObject()
+                w.member("root", p.root)
+                w.member("batch", base64: p.batch)
+                if let save = p.save { w.member("save", save) }
+                w.endObject()
             default:
                 return nil
             }

@@ -16,6 +16,8 @@ public enum Operation: String, Sendable, CaseIterable, Codable {
     case list = "fs.list"
     case shutdown
     case stdin = "exec.stdin"
+    case syncScan = "sync.scan"
+    case syncApply = "sync.apply"
 }
 
 /// What a request asks for.
@@ -34,6 +36,8 @@ public enum RequestBody: Sendable, Equatable {
     case list(ListParams)
     case shutdown
     case stdin(StdinParams)
+    case syncScan(SyncScanParams)
+    case syncApply(SyncApplyParams)
 
     public var operation: Operation {
         switch self {
@@ -51,6 +55,8 @@ public enum RequestBody: Sendable, Equatable {
         case .list: .list
         case .shutdown: .shutdown
         case .stdin: .stdin
+        case .syncScan: .syncScan
+        case .syncApply: .syncApply
         }
     }
 }
@@ -66,6 +72,8 @@ public enum ReplyBody: Sendable, Equatable {
     case read(ReadResult)
     case list(ListResult)
     case stdin(StdinResult)
+    case syncScan(SyncScanResult)
+    case syncApply(SyncApplyResult)
 
     public var operation: Operation {
         switch self {
@@ -77,6 +85,8 @@ public enum ReplyBody: Sendable, Equatable {
         case .read: .read
         case .list: .list
         case .stdin: .stdin
+        case .syncScan: .syncScan
+        case .syncApply: .syncApply
         }
     }
 }

@@ -55,6 +55,10 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let spawnFailed = Code("spawn_failed")
         public static let commandNotFound = Code("command_not_found")
         public static let noSuchRequest = Code("no_such_request")
+        // Sync (docs/protocol.md, "Sync").
+        public static let unsafePath = Code("unsafe_path")
+        public static let badRoot = Code("bad_root")
+        public static let digestMismatch = Code("digest_mismatch")
         public static let internalError = Code("internal")
     }
 }

@@ -61,6 +61,16 @@ extension RequestBody {
             if let data = p.data, data.count > ProtocolConstants.maxChunkSize {
                 throw ProtocolError(.tooLarge, "params.data: \(data.count) bytes, at most \(ProtocolConstants.maxChunkSize) per exec.stdin")
             }
+        case .syncScan(let p):
+            try Self.checkPath(p.root, "params.root")
+            if let limit = p.inlineLimit, !(0...ProtocolConstants.maxInlineManifest).contains(limit) {
+                throw ProtocolError(.invalidField, "params.inlineLimit: \(limit) is outside 0...\(ProtocolConstants.maxInlineManifest)")
+            }
+        case .syncApply(let p):
+            try Self.checkPath(p.root, "params.root")
+            if p.batch.count > ProtocolConstants.maxSyncBatch {
+                throw ProtocolError(.tooLarge, "params.batch: \(p.batch.count) bytes, at most \(ProtocolConstants.maxSyncBatch)")
+            }
         }
     }
 

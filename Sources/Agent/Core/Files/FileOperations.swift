@@ -31,6 +31,8 @@ enum FileOperations {
                 guard Glibc.symlink(p.target, p.path) == 0 else { throw Sys.error("symlink", p.path) }
                 return .success(.done(.symlink))
             case .list(let p): return .success(.list(try list(p.path)))
+            case .syncScan(let p): return SyncOperations.scan(p)
+            case .syncApply(let p): return SyncOperations.apply(p)
             case .ping, .exec, .cancel, .shutdown, .stdin:
                 return .failure(ProtocolError(.internalError, "\(body.operation.rawValue) is not a file operation"))
             }

@@ -79,7 +79,7 @@ extension Session {
         case .shutdown:
             reply(id, .success(.done(.shutdown)))
             end = .shutdown
-        case .stat, .mkdir, .write, .read, .remove, .chmod, .chown, .symlink, .list:
+        case .stat, .mkdir, .write, .read, .remove, .chmod, .chown, .symlink, .list, .syncScan, .syncApply:
             fileOpsInFlight.insert(id)
             let mailbox = self.mailbox
             let body = request.body

@@ -23,6 +23,7 @@ public struct Automation: AsyncParsableCommand {
             AWSGroupCommand.self, TerminateEC2InstancesCommand.self, PurgeEC2ResourcesCommand.self,
             PutCommand.self, GetCommand.self, CheckTargetCommand.self, SSHBenchCommand.self,
             AgentsCommand.self,
+            SyncCommand.self,
         ]
     )
 

@@ -46,6 +46,9 @@ struct RunTestsCommand: AsyncParsableCommand {
     @Option(help: "Working directory on the targets: the suite's root (default: the current directory for local targets).")
     var workdir: String?
 
+    @Flag(inversion: .prefixedNo, help: "Sync the working copy to each target first, into ~/.cache/automation/work/<project> there (default: on for ssh targets without --workdir; see docs/sync.md).")
+    var sync: Bool?
+
     @Option(help: "Python for the mercurial and pytest runners.")
     var python = "python3"
 
@@ -102,6 +105,9 @@ struct RunTestsCommand: AsyncParsableCommand {
         if !(lostAfter >= 1 && lostAfter <= 3600) { throw ValidationError("--lost-after must be between 1 and 3600 seconds") }
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
+        }
+        if sync == true && workdir != nil {
+            throw ValidationError("--sync chooses the working directory on each target; drop --workdir or use --no-sync")
         }
         if runner == .command {
             guard listCommand != nil, testCommand != nil else {

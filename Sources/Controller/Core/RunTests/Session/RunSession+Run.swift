@@ -27,7 +27,8 @@ extension RunSession {
         if command.dryRun {
             let client = try await Targets.connect(specs[0], options: command.targets, state: command.global.state, logger: logger)
             defer { client.close() }
-            let names = try await listTests(client)
+            let lister = try await syncTargets([Target(spec: specs[0], client: client, slots: [])])[0]
+            let names = try await listTests(client, with: lister)
             let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
             let known = names.filter { history.known($0) != nil }.count
             writeAll(1, Array(RunPlan.render(estimates: estimates, known: known, unknownEstimate: history.unknownEstimate(fallback: runner.typicalTestSeconds), slots: allSlots,
@@ -53,16 +54,20 @@ extension RunSession {
         defer { for heartbeat in heartbeats { heartbeat.stop() } }
 
         let names: [String]
+        let runners: [any TestRunnerAdapter]
         let testsStarted = OnceFlag()
         do {
             interrupts.onInterrupt { if !testsStarted.isSet { abandonAll("interrupted before the tests started") } }
+            // Each target gets the runner for its own synced copy (or the shared --workdir).
+            let synced = try await syncTargets(targets)
+            runners = synced
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for target in targets {
-                    group.addTask { try await runner.prepare(target.client, target: target.spec.description) }
+                for (index, target) in targets.enumerated() {
+                    group.addTask { try await synced[index].prepare(target.client, target: target.spec.description) }
                 }
                 try await group.waitForAll()
             }
-            names = try await listTests(targets[0].client)
+            names = try await listTests(targets[0].client, with: synced[0])
         } catch where interrupts.fired {
             return ExitCodes.interrupted
         }
@@ -112,7 +117,7 @@ extension RunSession {
         }
         await withTaskGroup(of: Void.self) { group in
             for (index, context) in contexts {
-                group.addTask { await work(context, base: base(index), coordinator: coordinator) }
+                group.addTask { await work(context, runner: runners[index], base: base(index), coordinator: coordinator) }
             }
         }
         workersDone.set()

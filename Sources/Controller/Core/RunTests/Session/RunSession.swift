@@ -76,7 +76,7 @@ struct RunSession {
         }
     }
 
-    func listTests(_ client: AgentClient) async throws -> [String] {
+    func listTests(_ client: AgentClient, with runner: any TestRunnerAdapter) async throws -> [String] {
         do {
             return try await runner.listTests(client)
         } catch let error as RunnerError {
@@ -113,8 +113,7 @@ struct RunSession {
     }
 
     /// One slot's loop: take a batch, run it, report each result, until the queue is done or the slot dies.
-    func work(_ context: SlotContext, base: String, coordinator: RunCoordinator) async {
-        let runner = self.runner
+    func work(_ context: SlotContext, runner: any TestRunnerAdapter, base: String, coordinator: RunCoordinator) async {
         do {
             try await prepareScratch(context, base: base)
         } catch {

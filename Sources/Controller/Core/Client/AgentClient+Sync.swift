@@ -1,0 +1,37 @@
+import AgentProtocol
+import FoundationEssentials
+import SyncCore
+
+/// Typed wrappers for the sync operations (docs/protocol.md, "Sync").
+extension AgentClient {
+    /// The destination's manifest, fetched with `fs.read` when the agent left it in a file.
+    public func syncManifest(root: String, inlineLimit: Int? = nil) async throws -> (Manifest, SyncScanResult) {
+        guard case .syncScan(let result) = try await call(.syncScan(SyncScanParams(root: root, inlineLimit: inlineLimit))) else {
+            throw AgentClientError(.protocolViolation, "unexpected reply type for sync.scan")
+        }
+        let bytes: [UInt8]
+        if let data = result.data {
+            bytes = [UInt8](data)
+        } else if let path = result.path {
+            guard (0...(1 << 31)).contains(result.size) else {
+                throw AgentClientError(.protocolViolation, "sync.scan: manifest size \(result.size) out of range")
+            }
+            bytes = try await readAll(path)
+            guard Int64(bytes.count) == result.size else {
+                throw AgentClientError(.protocolViolation, "sync.scan: read \(bytes.count) of \(result.size) manifest bytes from \(path)")
+            }
+        } else {
+            throw AgentClientError(.protocolViolation, "sync.scan: neither data nor path in the reply")
+        }
+        do {
+            return (try Manifest(decoding: bytes), result)
+        } catch {
+            throw AgentClientError(.protocolViolation, "sync.scan: \(error.message)")
+        }
+    }
+
+    /// Applies one batch of actions below `root`.
+    public func syncApply(root: String, batch: [UInt8], save: Bool = false) async throws {
+        _ = try await call(.syncApply(SyncApplyParams(root: root, batch: Data(batch), save: save ? true : nil)))
+    }
+}

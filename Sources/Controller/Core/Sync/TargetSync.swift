@@ -1,0 +1,139 @@
+import AgentProtocol
+import Foundation
+import SyncCore
+
+/// What one target's sync did.
+public struct SyncSummary: Sendable {
+    public var target: String
+    public var filesSent = 0
+    public var bytesSent: UInt64 = 0
+    public var deleted = 0
+    /// Directories made, links made, modes changed.
+    public var otherChanges = 0
+    /// Files the agent had to hash because its cache did not know them.
+    public var remoteHashed = 0
+    public var duration: Duration = .zero
+
+    public var line: String {
+        let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return "\(target): \(filesSent) files sent (\(Self.bytes(bytesSent))), \(deleted) deleted, \(otherChanges) other changes, \(String(format: "%.0f", ms)) ms"
+    }
+
+    static func bytes(_ n: UInt64) -> String {
+        if n >= 10 << 20 { return String(format: "%.1f MB", Double(n) / 1e6) }
+        if n >= 10 << 10 { return String(format: "%.1f kB", Double(n) / 1e3) }
+        return "\(n) B"
+    }
+}
+
+/// Progress of one target, for the TTY line.
+public struct SyncProgress: Sendable {
+    public var target: String
+    public var filesDone: Int
+    public var filesTotal: Int
+    public var bytesDone: UInt64
+    public var bytesTotal: UInt64
+}
+
+/// Syncs a scanned source tree into `destination` on one agent: the agent's
+/// manifest, the plan, then batches pipelined up to `maxInFlight` requests
+/// deep (which bounds memory on both sides: the flow control of the upload).
+public struct TargetSync: Sendable {
+    public var target: String
+    public var client: AgentClient
+    public var destination: String
+    public var maxInFlight = 8
+    var limits = BatchBuilder.Limits()
+
+    public init(target: String, client: AgentClient, destination: String) {
+        self.target = target
+        self.client = client
+        self.destination = destination
+    }
+
+    public func run(_ source: SourceTree, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncSummary {
+        let start = ContinuousClock.now
+        var summary = SyncSummary(target: target)
+        let (remote, scan) = try await client.syncManifest(root: destination)
+        summary.remoteHashed = scan.hashedFiles
+        let plan = SyncPlan(source: source.manifest, destination: remote)
+        summary.deleted = plan.deletions
+        summary.otherChanges = plan.before.count - plan.deletions + plan.after.count
+        if plan.isEmpty {
+            summary.duration = ContinuousClock.now - start
+            return summary
+        }
+        // Structure first, in order: deletions, directories, links.
+        let structure = Self.split(plan.before, limit: limits.batchBytes)
+        let structureOnly = plan.sends.isEmpty && plan.after.isEmpty
+        for (i, batch) in structure.enumerated() {
+            try await client.syncApply(root: destination, batch: SyncBatch.encode(batch), save: structureOnly && i == structure.count - 1)
+        }
+        // Content, pipelined: the agent applies batches in the order they arrive,
+        // and pieces of a large file in any order.
+        let builder = BatchBuilder(reader: source.reader, sends: plan.sends, limits: limits)
+        let client = self.client, destination = self.destination
+        var inFlight: [Task<Int, Error>] = []
+        var filesDone = 0
+        let total = plan.sendBytes
+        // The last content batch carries "save" when no mode changes follow, which saves a round trip.
+        let saveWithContent = plan.after.isEmpty
+        do {
+            var next = try await offPool({ try builder.next() })
+            while let actions = next {
+                next = try await offPool({ try builder.next() })
+                if inFlight.count >= maxInFlight { filesDone += try await inFlight.removeFirst().value }
+                let batch = SyncBatch.encode(actions)
+                let save = saveWithContent && next == nil
+                let files = actions.reduce(0) { n, a in
+                    switch a {
+                    case .file: n + 1
+                    case .chunk(let c): c.finalDigest != nil ? n + 1 : n
+                    default: n
+                    }
+                }
+                inFlight.append(Task {
+                    try await client.syncApply(root: destination, batch: batch, save: save)
+                    return files
+                })
+                progress(SyncProgress(target: target, filesDone: filesDone, filesTotal: plan.sends.count, bytesDone: builder.bytesRead, bytesTotal: total))
+            }
+            for task in inFlight { filesDone += try await task.value }
+            inFlight = []
+        } catch {
+            for task in inFlight { _ = try? await task.value }
+            throw error
+        }
+        summary.filesSent = plan.sends.count
+        summary.bytesSent = builder.bytesRead
+        // Modes last (a read-only directory closes after its content arrived); the agent saves its cache.
+        let after = Self.split(plan.after, limit: limits.batchBytes)
+        for (i, batch) in after.enumerated() {
+            try await client.syncApply(root: destination, batch: SyncBatch.encode(batch), save: i == after.count - 1)
+        }
+        summary.duration = ContinuousClock.now - start
+        return summary
+    }
+
+    /// Consecutive runs of actions of about `limit` bytes.
+    static func split(_ actions: [SyncAction], limit: Int) -> [[SyncAction]] {
+        var out: [[SyncAction]] = []
+        var current: [SyncAction] = []
+        var size = 0
+        for action in actions {
+            let cost = action.path.bytes.count + 16 + {
+                if case .symlink(_, let t) = action { return t.count }
+                return 0
+            }()
+            if size + cost > limit && !current.isEmpty {
+                out.append(current)
+                current = []
+                size = 0
+            }
+            current.append(action)
+            size += cost
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+}

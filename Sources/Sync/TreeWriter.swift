@@ -1,0 +1,223 @@
+import Glibc
+
+/// Applies `SyncAction`s below a root directory. Every path is opened one
+/// component at a time with `O_NOFOLLOW`, so a symlink in the destination can
+/// never redirect a write outside the root; files and links are created under
+/// a temporary name and renamed, so each is either the old or the new version
+/// whatever fails (disk full, a lost connection).
+public final class TreeWriter {
+    public let rootPath: String
+    let root: OwnedFD
+    /// Hashes of what was written, so that the next scan need not read it back.
+    public var cache: ScanCache
+    private var parentCache: (path: SyncPath, fd: OwnedFD)?
+    private var uploads: [UInt64: Upload] = [:]
+
+    struct Upload {
+        var path: SyncPath
+        var tempName: [UInt8]
+        var totalSize: UInt64
+        var received: UInt64
+        var digest: Digest?
+        var fd: OwnedFD
+    }
+
+    public init(root: String, cache: ScanCache) throws(SyncError) {
+        guard let fd = OwnedFD.open(at: AT_FDCWD, Array(root.utf8), O_RDONLY | O_DIRECTORY) else {
+            throw Sys.error("open", root)
+        }
+        rootPath = root
+        self.root = fd
+        self.cache = cache
+    }
+
+    /// Applies `actions` in order and stops at the first failure, which names its path.
+    public func apply(_ actions: [SyncAction]) throws(SyncError) {
+        for action in actions {
+            try apply(action)
+        }
+    }
+
+    /// Drops unfinished large-file uploads and their temporary files.
+    public func abandonUploads() {
+        for (_, upload) in uploads {
+            if let parent = try? openParent(upload.path) {
+                _ = withCPath(upload.tempName) { unlinkat(parent.raw, $0, 0) }
+            }
+        }
+        uploads = [:]
+    }
+
+    private func display(_ path: SyncPath) -> String { rootPath + "/" + path.description }
+
+    public func apply(_ action: SyncAction) throws(SyncError) {
+        let path = action.path
+        let dir = try openParent(path)
+        let name = Array(path.name)
+        switch action {
+        case .delete:
+            parentCache = nil  // the deleted entry may be a cached parent
+            try removeEntry(dir.raw, name, display(path))
+            cache.forgetTree(path)
+        case .mkdir(_, let mode):
+            let rc = withCPath(name) { mkdirat(dir.raw, $0, mode_t(mode)) }
+            if rc != 0 {
+                guard errno == EEXIST, let st = Sys.lstat(at: dir.raw, name), st.fileType == S_IFDIR else {
+                    throw Sys.error("mkdir", display(path))
+                }
+            }
+            try chmod(dir.raw, name, mode, path)
+        case .file(_, let mode, let data):
+            let temp = tempName()
+            guard let fd = OwnedFD.open(at: dir.raw, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
+                throw Sys.error("create", display(path))
+            }
+            let digest = data.withUnsafeBytes { SHA256Hasher.digest($0) }
+            guard data.withUnsafeBytes({ FileIO.writeAll(fd.raw, $0) }) else {
+                let failure = Sys.error("write", display(path))
+                unlinkTemp(dir.raw, temp)
+                throw failure
+            }
+            try finish(fd, dir.raw, temp, path, mode: mode, digest: digest)
+        case .chunk(let c):
+            try applyChunk(c, dir.raw)
+        case .symlink(_, let target):
+            let temp = tempName()
+            let rc = withCPath(target) { t in withCPath(temp) { symlinkat(t, dir.raw, $0) } }
+            guard rc == 0 else { throw Sys.error("symlink", display(path)) }
+            try renameIntoPlace(dir.raw, temp, path)
+            cache.forget(path)
+        case .chmod(_, let mode):
+            try chmod(dir.raw, name, mode, path)
+        }
+    }
+
+    /// Pieces may come in any order (the controller pipelines its requests):
+    /// each is written at its offset, and the file is checked against the
+    /// digest and renamed once every byte has arrived.
+    private func applyChunk(_ c: SyncAction.Chunk, _ dir: Int32) throws(SyncError) {
+        guard c.offset <= c.totalSize, UInt64(c.data.count) <= c.totalSize - c.offset else {
+            throw SyncError(.badData, "\(display(c.path)): piece at \(c.offset)+\(c.data.count) lies beyond the file's \(c.totalSize) bytes")
+        }
+        if uploads[c.upload] == nil {
+            let temp = tempName()
+            guard let fd = OwnedFD.open(at: dir, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
+                throw Sys.error("create", display(c.path))
+            }
+            uploads[c.upload] = Upload(path: c.path, tempName: temp, totalSize: c.totalSize, received: 0, digest: nil, fd: fd)
+        }
+        guard var upload = uploads[c.upload], upload.path == c.path, upload.totalSize == c.totalSize,
+              upload.received + UInt64(c.data.count) <= c.totalSize else {
+            throw SyncError(.badData, "\(display(c.path)): piece at offset \(c.offset) does not belong to upload \(c.upload)")
+        }
+        var written = 0
+        while written < c.data.count {
+            let n = c.data.withUnsafeBytes { raw in
+                Sys.retry { pwrite(upload.fd.raw, raw.baseAddress! + written, raw.count - written, off_t(c.offset) + off_t(written)) }
+            }
+            guard n > 0 else {
+                let failure = Sys.error("write", display(c.path))
+                uploads[c.upload] = nil
+                unlinkTemp(dir, upload.tempName)
+                throw failure
+            }
+            written += n
+        }
+        upload.received += UInt64(c.data.count)
+        if let d = c.finalDigest { upload.digest = d }
+        guard upload.received == upload.totalSize, let expected = upload.digest else {
+            uploads[c.upload] = upload
+            return
+        }
+        uploads[c.upload] = nil
+        guard lseek(upload.fd.raw, 0, SEEK_SET) == 0 else { throw Sys.error("seek", display(c.path)) }
+        let (digest, size) = try TreeScanner.hashContents(upload.fd.raw, display(c.path))
+        guard size == upload.totalSize, digest == expected else {
+            unlinkTemp(dir, upload.tempName)
+            throw SyncError(.digestMismatch, "\(display(c.path)): received \(size) of \(upload.totalSize) bytes with digest \(digest.hex), expected \(expected.hex)")
+        }
+        try finish(upload.fd, dir, upload.tempName, c.path, mode: c.mode, digest: digest)
+    }
+
+    /// Mode, rename into place, and the cache entry for the new content.
+    private func finish(_ fd: OwnedFD, _ dir: Int32, _ temp: [UInt8], _ path: SyncPath, mode: UInt32, digest: Digest) throws(SyncError) {
+        var st = stat()
+        guard fchmod(fd.raw, mode_t(mode)) == 0, fstat(fd.raw, &st) == 0 else {
+            let failure = Sys.error("chmod", display(path))
+            unlinkTemp(dir, temp)
+            throw failure
+        }
+        try renameIntoPlace(dir, temp, path)
+        cache.record(path, key: ScanCache.Key(st), digest: digest)
+    }
+
+    private func renameIntoPlace(_ dir: Int32, _ temp: [UInt8], _ path: SyncPath) throws(SyncError) {
+        let rc = withCPath(temp) { t in withCPath(Array(path.name)) { renameat(dir, t, dir, $0) } }
+        guard rc == 0 else {
+            let failure = Sys.error("rename", display(path))
+            unlinkTemp(dir, temp)
+            throw failure
+        }
+    }
+
+    private func unlinkTemp(_ dir: Int32, _ temp: [UInt8]) {
+        _ = withCPath(temp) { unlinkat(dir, $0, 0) }
+    }
+
+    /// Never follows a symlink: chmod of a link is refused.
+    private func chmod(_ dir: Int32, _ name: [UInt8], _ mode: UInt32, _ path: SyncPath) throws(SyncError) {
+        guard let st = Sys.lstat(at: dir, name) else { throw Sys.error("chmod", display(path)) }
+        guard st.fileType != S_IFLNK else { throw SyncError(.unsafePath, "chmod \(display(path)): is a symbolic link") }
+        guard UInt32(st.st_mode & 0o7777) != mode else { return }
+        guard withCPath(name, { fchmodat(dir, $0, mode_t(mode), 0) }) == 0 else { throw Sys.error("chmod", display(path)) }
+    }
+
+    func tempName() -> [UInt8] {
+        var rng = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var name = TreeScanner.tempPrefix
+        for _ in 0..<12 { name.append(digits[Int(rng.next() % 16)]) }
+        return name
+    }
+
+    /// The directory holding `path`, opened component by component without following links.
+    func openParent(_ path: SyncPath) throws(SyncError) -> OwnedFD {
+        guard let parent = path.parent else { return root }
+        if let cached = parentCache, cached.path == parent { return cached.fd }
+        var fd = root
+        var walked: [UInt8] = []
+        for component in parent.components {
+            let name = Array(component)
+            walked += walked.isEmpty ? name : [UInt8(ascii: "/")] + name
+            guard let next = OwnedFD.open(at: fd.raw, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else {
+                let code = errno
+                if code == ELOOP || code == ENOTDIR {
+                    throw SyncError(.unsafePath, "\(rootPath)/\(SyncPath.printable(walked)) is not a directory (a symlink is never followed)", errno: code)
+                }
+                throw Sys.error("open", "\(rootPath)/\(SyncPath.printable(walked))", errno: code)
+            }
+            fd = next
+        }
+        parentCache = (parent, fd)
+        return fd
+    }
+
+    /// Removes a file, link or directory tree below `dir`, never following links
+    /// and opening read-only directories as needed; a missing entry is fine.
+    func removeEntry(_ dir: Int32, _ name: [UInt8], _ display: String) throws(SyncError) {
+        guard let st = Sys.lstat(at: dir, name) else {
+            if errno == ENOENT { return }
+            throw Sys.error("remove", display)
+        }
+        if st.fileType == S_IFDIR {
+            if st.st_mode & 0o700 != 0o700 { _ = withCPath(name) { fchmodat(dir, $0, 0o700, 0) } }
+            guard let sub = OwnedFD.open(at: dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { throw Sys.error("remove", display) }
+            for child in try Sys.names(sub.raw, display) {
+                try removeEntry(sub.raw, child, display + "/" + SyncPath.printable(child))
+            }
+            guard withCPath(name, { unlinkat(dir, $0, AT_REMOVEDIR) }) == 0 || errno == ENOENT else { throw Sys.error("remove", display) }
+        } else {
+            guard withCPath(name, { unlinkat(dir, $0, 0) }) == 0 || errno == ENOENT else { throw Sys.error("remove", display) }
+        }
+    }
+}
