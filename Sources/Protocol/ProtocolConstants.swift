@@ -1,7 +1,7 @@
 /// Version and limits shared by both ends of the wire.
 public enum ProtocolConstants {
     /// The protocol version this build speaks. Both sides refuse a peer with another one.
-    public static let version = 1
+    public static let version = 2
     /// Longest line, in bytes without the newline, that either side accepts.
     public static let maxLineLength = 4 * 1024 * 1024
     /// Largest chunk of file content or process output carried by one message.

@@ -33,7 +33,7 @@ struct BadInputTests {
         ("mode out of range", Array(#"{"type":"request","id":21,"op":"fs.chmod","params":{"path":"/tmp","mode":99999}}"#.utf8), "invalid_field", 21),
         ("cancel of an unknown request", Array(#"{"type":"request","id":22,"op":"cancel","params":{"target":999}}"#.utf8), "no_such_request", 22),
         ("ack of a sequence never sent", Array(#"{"type":"ack","seq":1000000}"#.utf8), "invalid_field", nil),
-        ("second hello", Array(#"{"type":"hello","version":1,"client":"again"}"#.utf8), "bad_message", nil),
+        ("second hello", Array(#"{"type":"hello","version":\#(ProtocolConstants.version),"client":"again"}"#.utf8), "bad_message", nil),
         ("invalid UTF-8", Array(#"{"type":"request","id":1,"op":"ping","x":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8), "bad_utf8", nil),
         ("oversized line", [UInt8](repeating: 0x61, count: 4 * 1024 * 1024 + 10), "line_too_long", nil),
         ("huge number", Array(#"{"type":"request","id":1e400,"op":"ping"}"#.utf8), "invalid_field", nil),

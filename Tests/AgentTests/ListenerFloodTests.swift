@@ -73,7 +73,7 @@ struct ListenerFloodTests {
         for _ in 0..<150 {
             let fd = try TCPTransport.connectSocket(port: server.port)
             sessions.append(fd)
-            let hello = Array(#"{"type":"hello","version":1,"client":"flood","token":"\#(server.token)"}"#.utf8) + [0x0A]
+            let hello = Array(#"{"type":"hello","version":\#(ProtocolConstants.version),"client":"flood","token":"\#(server.token)"}"#.utf8) + [0x0A]
             _ = hello.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             let line = try #require(Self.readLine(fd), "no answer and no close: the listener hangs")
             if String(decoding: line, as: UTF8.self).contains(#""type":"hello""#) { admitted += 1 } else { refused += 1 }

@@ -88,7 +88,7 @@ final class RawAgent {
     }
 
     func hello() -> [String: Any]? {
-        send(#"{"type":"hello","version":1,"client":"test"}"#)
+        send(#"{"type":"hello","version":\#(ProtocolConstants.version),"client":"test"}"#)
         return receive()
     }
 }
