@@ -124,7 +124,17 @@ struct RunTestsCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
-            try await CloudRun.with(try targets.specs(), options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
+            let specs = try targets.specs()
+            let fleets = specs.compactMap { spec -> CloudPlan.Fleet? in
+                guard case .aws(let target) = spec else { return nil }
+                let type = target.instanceType ?? cloud.instanceType
+                return CloudPlan.Fleet(count: target.count, instanceType: type, slotsPerInstance: jobs ?? InstanceTypes.vcpus(type) ?? 1)
+            }
+            if dryRun && !fleets.isEmpty {
+                // Plan only: list on this machine's working copy, launch nothing.
+                return try await RunSession(command: self, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
+            }
+            return try await CloudRun.with(specs, options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
                 try await RunSession(command: self, specs: specs, logger: logger).run()
             }
         }
