@@ -63,8 +63,11 @@ struct CloudPlan {
             if let best = fastestWithin(fleet, budget: cost, limit: max(64, fleet.count * 4)) {
                 if best.instances == fleet.count {
                     lines.append("  no other instance count finishes sooner for this cost")
+                } else if best.wall < planned.wall - 1e-6 {
+                    lines.append(String(format: "  for no more money, aws:%d:%@ finishes sooner: %.1fs, $%.2f",
+                                        best.instances, fleet.instanceType, best.wall, best.cost ?? 0))
                 } else {
-                    lines.append(String(format: "  for the same money, aws:%d:%@ finishes soonest: %.1fs, $%.2f",
+                    lines.append(String(format: "  aws:%d:%@ finishes as soon for less: %.1fs, $%.2f",
                                         best.instances, fleet.instanceType, best.wall, best.cost ?? 0))
                 }
             }
