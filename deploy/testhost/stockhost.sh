@@ -1,0 +1,132 @@
+#!/bin/sh
+# "A stock machine" for bootstrap tests: a fresh Debian 12 (rootfs.sh)
+# under a private overlay, with its own sshd chrooted into it, in private
+# mount and PID namespaces. Everything the machine does (the bootstrap's
+# apt-get, useradd, mkfs and mount) lands in the overlay's upper layer or
+# its own mount namespace, so the cached root file system stays fresh and
+# nothing outlives `down`: ending the namespace's first process ends every
+# process in it and drops every mount.
+#
+#   stockhost.sh up DIR    -> prints "address=127.0.0.1 port=N pid=P user=admin"
+#   stockhost.sh down DIR  -> ends the namespace (by pid) and removes DIR
+#
+# DIR holds the overlay's upper and work layers, the host keys and the
+# client key (id_ed25519) of the machine's one user, "admin" (passwordless
+# sudo, as on cloud images). sshd listens on a random loopback port of this
+# machine's network, because the bootstrap needs Debian's package registry
+# and PyPI and a namespace host has no route out. apt's downloads go to
+# <cache>/apt-archives (rootfs.sh), bind-mounted as the machine's
+# /var/cache/apt/archives, so they are fetched once per machine.
+set -eu
+cmd=${1:?usage: stockhost.sh up|down DIR}
+dir=${2:?usage: stockhost.sh up|down DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${AUTOMATION_ROOTFS_CACHE:-/var/cache/automation}
+
+down() {
+    if [ -f "$dir/pid" ]; then
+        pid=$(cat "$dir/pid")
+        # unshare --kill-child: ending it ends the namespace's init, and with
+        # it every process of the machine and every mount.
+        kill "$pid" 2>/dev/null || true
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        kill -9 "$pid" 2>/dev/null || true
+        rm -f "$dir/pid"
+    fi
+    rm -rf "$dir"
+}
+
+case "$cmd" in
+down)
+    down
+    exit 0
+    ;;
+up) ;;
+*)
+    echo "usage: stockhost.sh up|down DIR" >&2
+    exit 2
+    ;;
+esac
+
+[ "$(id -u)" = 0 ] || { echo "stockhost.sh: must run as root" >&2; exit 1; }
+command -v unshare >/dev/null || { echo "stockhost.sh: unshare not found; apt-get install util-linux" >&2; exit 1; }
+grep -qw overlay /proc/filesystems || modprobe overlay 2>/dev/null \
+    || { echo "stockhost.sh: the kernel has no overlay filesystem" >&2; exit 1; }
+lower=$("$here/rootfs.sh" ensure)
+
+mkdir -p "$dir/upper" "$dir/work" "$dir/root" "$cache/apt-archives/partial"
+# apt in the machine downloads as its _apt user.
+apt_uid=$(awk -F: '$1 == "_apt" { print $3 }' "$lower/etc/passwd")
+[ -n "$apt_uid" ] && chown "$apt_uid" "$cache/apt-archives/partial"
+
+[ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C stockhost -f "$dir/ssh_host_ed25519_key"
+[ -f "$dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C stockhost-client -f "$dir/id_ed25519"
+port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+cat > "$dir/sshd_config" <<CONFIG
+Port $port
+ListenAddress 127.0.0.1
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile none
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin no
+AllowTcpForwarding yes
+X11Forwarding no
+PrintMotd no
+UseDNS no
+MaxSessions 100
+MaxStartups 100:30:200
+LogLevel INFO
+Subsystem sftp internal-sftp
+CONFIG
+
+# Runs inside the new namespaces: builds the machine's tree, then becomes its sshd.
+cat > "$dir/init.sh" <<'INIT'
+set -eu
+lower=$1 dir=$2 cache=$3
+root=$dir/root
+mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/work" "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /dev "$root/dev"
+mount -t sysfs sysfs "$root/sys"
+mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+mkdir -p "$root/run/sshd"
+cp "$dir/sshd_config" "$root/etc/ssh/sshd_config.stockhost"
+cp "$dir/ssh_host_ed25519_key" "$dir/ssh_host_ed25519_key.pub" "$root/etc/ssh/"
+chmod 600 "$root/etc/ssh/ssh_host_ed25519_key"
+echo stockhost > "$root/etc/hostname"
+grep -q stockhost "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 stockhost" >> "$root/etc/hosts"
+if ! chroot "$root" getent passwd admin >/dev/null; then
+    chroot "$root" useradd -m -s /bin/bash -G sudo admin
+    chroot "$root" usermod -p '*' admin
+fi
+echo "admin ALL=(ALL) NOPASSWD:ALL" > "$root/etc/sudoers.d/90-admin"
+chmod 0440 "$root/etc/sudoers.d/90-admin"
+install -d -m 0700 "$root/home/admin/.ssh"
+cp "$dir/id_ed25519.pub" "$root/home/admin/.ssh/authorized_keys"
+chroot "$root" chown -R admin:admin /home/admin/.ssh
+exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config.stockhost
+INIT
+
+: > "$dir/sshd.log"
+unshare --mount --propagation private --pid --fork --kill-child \
+    sh "$dir/init.sh" "$lower" "$dir" "$cache" </dev/null >/dev/null 2>"$dir/sshd.log" &
+echo $! > "$dir/pid"
+i=0
+while [ $i -lt 300 ]; do
+    if grep -q "Server listening on" "$dir/sshd.log"; then
+        echo "address=127.0.0.1 port=$port pid=$(cat "$dir/pid") user=admin"
+        exit 0
+    fi
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+done
+echo "stockhost.sh: the machine's sshd did not start; log:" >&2
+cat "$dir/sshd.log" >&2
+down
+exit 1
