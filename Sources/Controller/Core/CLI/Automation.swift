@@ -18,7 +18,7 @@ public struct Automation: AsyncParsableCommand {
             RunTestsCommand.self,
             AWSGroupCommand.self, TerminateEC2InstancesCommand.self, PurgeEC2ResourcesCommand.self,
             PutCommand.self, GetCommand.self, CheckTargetCommand.self, SSHBenchCommand.self,
-            BootstrapLinuxDevCommand.self,
+            BootstrapLinuxDevCommand.self, PrepareWorkdirCommand.self,
         ]
     )
 
