@@ -80,6 +80,9 @@ UseDNS no
 MaxSessions 100
 MaxStartups 100:30:200
 LogLevel INFO
+# What this machine's own sessions get: tools that bring their own CA list
+# (uv) then trust a TLS-inspecting proxy's CA too.
+SetEnv SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 Subsystem sftp internal-sftp
 CONFIG
 
@@ -98,6 +101,15 @@ mkdir -p "$root/run/sshd"
 cp "$dir/sshd_config" "$root/etc/ssh/sshd_config.stockhost"
 cp "$dir/ssh_host_ed25519_key" "$dir/ssh_host_ed25519_key.pub" "$root/etc/ssh/"
 chmod 600 "$root/etc/ssh/ssh_host_ed25519_key"
+# A machine behind this one's egress trusts the same extra CAs: installed the
+# usual way, so the bootstrap's ca-certificates package picks them up, and
+# pip is told to use the system store (as this machine's pip is).
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
+printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$root/etc/pip.conf"
+hostname stockhost
 echo stockhost > "$root/etc/hostname"
 grep -q stockhost "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 stockhost" >> "$root/etc/hosts"
 if ! chroot "$root" getent passwd admin >/dev/null; then
@@ -113,7 +125,7 @@ exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config.stockhost
 INIT
 
 : > "$dir/sshd.log"
-unshare --mount --propagation private --pid --fork --kill-child \
+unshare --mount --uts --propagation private --pid --fork --kill-child \
     sh "$dir/init.sh" "$lower" "$dir" "$cache" </dev/null >/dev/null 2>"$dir/sshd.log" &
 echo $! > "$dir/pid"
 i=0

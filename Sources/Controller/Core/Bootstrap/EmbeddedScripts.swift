@@ -171,14 +171,10 @@ else
     install -d -m 0755 -o hg -g hg /hgdev
     log "/hgdev: created"
 fi
+venv=/hgdev/venv-bootstrap
 as_hg() { runuser -u hg -- env HOME=/home/hg "$@"; }
-
-# pip's version nag on every call is noise in logs.
-if [ "$(cat /etc/pip.conf 2>/dev/null || true)" != "[global]
-disable-pip-version-check = True" ]; then
-    printf '[global]\ndisable-pip-version-check = True\n' > /etc/pip.conf
-    log "pip: /etc/pip.conf written"
-fi
+# pip reads the machine's own /etc/pip.conf (a proxy or CA bundle set there applies).
+pip_q() { as_hg "$venv/bin/pip" --disable-pip-version-check -q "$@"; }
 
 # --- Pythons ----------------------------------------------------------------
 pyenv_versions=""
@@ -220,13 +216,12 @@ if [ -n "$pyenv_versions" ]; then
 fi
 
 # --- /hgdev/venv-bootstrap --------------------------------------------------
-venv=/hgdev/venv-bootstrap
 if [ -x "$venv/bin/hg" ] && [ "$(as_hg "$venv/bin/hg" version -T '{ver}' 2>/dev/null || true)" = "$hg_version" ]; then
     log "venv-bootstrap: ok (Mercurial $hg_version)"
 else
     [ -x "$venv/bin/python" ] || as_hg /usr/bin/python3 -m venv "$venv"
     log "venv-bootstrap: installing Mercurial $hg_version from PyPI"
-    as_hg "$venv/bin/pip" install -q "mercurial==$hg_version"
+    pip_q install "mercurial==$hg_version"
     as_hg "$venv/bin/hg" version -T '{ver}\n' >/dev/null || die "$venv/bin/hg does not run"
     log "venv-bootstrap: Mercurial $hg_version installed"
 fi
@@ -234,7 +229,7 @@ fi
 if [ -x "$venv/bin/uv" ]; then
     log "uv: ok"
 else
-    as_hg "$venv/bin/pip" install -q uv
+    pip_q install uv
     log "uv: installed in $venv"
 fi
 if [ "$(readlink /usr/local/bin/uv 2>/dev/null || true)" = "$venv/bin/uv" ]; then
@@ -250,7 +245,7 @@ if [ -d /hgdev/src/.hg ]; then
 elif [ "$src" = pypi ]; then
     log "/hgdev/src: Mercurial $hg_version from PyPI into a new repository"
     work=$(as_hg mktemp -d /hgdev/.src-XXXXXX)
-    as_hg "$venv/bin/pip" download -q --no-deps --no-binary :all: "mercurial==$hg_version" -d "$work"
+    pip_q download --no-deps --no-binary :all: "mercurial==$hg_version" -d "$work"
     as_hg tar xzf "$work/mercurial-$hg_version.tar.gz" -C "$work"
     as_hg "$venv/bin/hg" init "$work/mercurial-$hg_version"
     as_hg "$venv/bin/hg" -R "$work/mercurial-$hg_version" commit -q -A \
