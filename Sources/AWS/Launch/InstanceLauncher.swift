@@ -38,6 +38,8 @@ extension AWSAutomation {
         guard request.count >= 1 else { throw AutomationAWSError("--count must be at least 1") }
         var account = try await ensureAccount(sshCidr: request.sshCidr)
         let imageId = if let id = request.imageId { id } else { try await resolveImage(distro: request.distro) }
+        // A root volume size applies to the image's own root device: /dev/xvda on Debian, /dev/sda1 on Ubuntu.
+        let rootDeviceName = request.rootVolumeSize == nil ? nil : try await rootDeviceName(of: imageId)
         let runId = RunRecord.newRunId()
         let ttlSeconds = Double(request.ttl.components.seconds)
         let expiresAt = Date().addingTimeInterval(ttlSeconds)
@@ -57,7 +59,7 @@ extension AWSAutomation {
                                           securityGroupIds: [account.securityGroupId], instanceProfileName: account.instanceProfileName,
                                           userData: try UserData.render(hostKeys: keys, expiresAt: expiresAt),
                                           tags: ownership.tags(name: ownership.instanceName(runId: runId), runId: runId, expires: expiresAt),
-                                          clientToken: token, rootVolumeSize: request.rootVolumeSize, rootDeviceName: request.rootVolumeSize == nil ? nil : "/dev/xvda")
+                                          clientToken: token, rootVolumeSize: request.rootVolumeSize, rootDeviceName: rootDeviceName)
             let instances: [EC2Instance]
             do {
                 instances = try await runInstancesRetryingProfile(run)
@@ -98,6 +100,17 @@ extension AWSAutomation {
         try state.saveRun(record)
         try state.pinHostKeys(record.instances.compactMap { i in (i.publicIp ?? i.privateIp).map { ($0, i.hostPublicKey) } })
         return LaunchResult(run: record, account: account)
+    }
+
+    /// The image's RootDeviceName, which a root volume's block device mapping must name.
+    func rootDeviceName(of imageId: String) async throws -> String {
+        guard let image = try await ec2.describeImages(ids: [imageId]).first else {
+            throw AutomationAWSError("image \(imageId) was not found in \(region); check --image")
+        }
+        guard let device = image.rootDeviceName, !device.isEmpty else {
+            throw AutomationAWSError("image \(imageId) reports no RootDeviceName, so --root-volume-size cannot name its root volume; launch without it")
+        }
+        return device
     }
 
     /// A just-created instance profile takes seconds to propagate in IAM; RunInstances rejects it until then.

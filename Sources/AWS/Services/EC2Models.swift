@@ -35,6 +35,8 @@ public struct EC2Image: Sendable, Equatable, Codable {
     public var state: String
     public var creationDate: String
     public var architecture: String
+    /// The root volume's device name (`/dev/xvda` on Debian's images, `/dev/sda1` on Ubuntu's).
+    public var rootDeviceName: String?
     public var snapshotIds: [String]
     public var tags: [ResourceTag]
 
@@ -47,6 +49,7 @@ public struct EC2Image: Sendable, Equatable, Codable {
         state = xml.string("imageState") ?? ""
         creationDate = xml.string("creationDate") ?? ""
         architecture = xml.string("architecture") ?? ""
+        rootDeviceName = xml.string("rootDeviceName")
         snapshotIds = xml.list("blockDeviceMapping").compactMap { $0.string("ebs/snapshotId") }
         tags = EC2.tags(xml)
     }
