@@ -26,12 +26,12 @@ cache=${AUTOMATION_ROOTFS_CACHE:-/var/cache/automation}
 down() {
     if [ -f "$dir/pid" ]; then
         pid=$(cat "$dir/pid")
-        # unshare --kill-child: ending it ends the namespace's init, and with
-        # it every process of the machine and every mount.
-        kill "$pid" 2>/dev/null || true
+        # unshare --kill-child: its death SIGKILLs the namespace's init, and
+        # with it every process of the machine and every mount. unshare
+        # ignores SIGTERM while it waits, hence SIGKILL.
+        kill -9 "$pid" 2>/dev/null || true
         i=0
         while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-        kill -9 "$pid" 2>/dev/null || true
         rm -f "$dir/pid"
     fi
     rm -rf "$dir"
@@ -125,7 +125,14 @@ exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config.stockhost
 INIT
 
 : > "$dir/sshd.log"
-unshare --mount --uts --propagation private --pid --fork --kill-child \
+# The machine keeps only descriptors 0-2: a parent that watches a descriptor
+# it passed down (Foundation's Process does) would otherwise wait for the
+# machine to end instead of for this script.
+closefds() {
+    exec python3 -c 'import os, sys; os.closerange(3, os.sysconf("SC_OPEN_MAX")); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+command -v python3 >/dev/null || { echo "stockhost.sh: python3 not found; apt-get install python3" >&2; exit 1; }
+closefds unshare --mount --uts --propagation private --pid --fork --kill-child \
     sh "$dir/init.sh" "$lower" "$dir" "$cache" </dev/null >/dev/null 2>"$dir/sshd.log" &
 echo $! > "$dir/pid"
 i=0
