@@ -6,9 +6,6 @@ import Testing
 /// Mercurial's own tests run as user hg with run-tests.
 @Suite("bootstrap-linux-dev on a fresh Debian 12", .serialized)
 struct StockHostBootstrapTests {
-    /// Words the bootstrap logs only when it changes something.
-    static let changeWords = ["installing", "installed", "created", "written", "set to", "cloned", "authorised", "added to", "building"]
-
     @Test("bootstrap, bootstrap again (nothing changes), prepare-workdir, then Mercurial tests as hg",
           .enabled(if: StockHostFixture.ready, "needs root, debootstrap, unshare and sshd (deploy/install-deps.sh)"),
           .timeLimit(.minutes(45)))
@@ -33,8 +30,8 @@ struct StockHostBootstrapTests {
         #expect(second.status == 0, "second bootstrap: \(second.stdout.suffix(2000)) \(second.stderr.suffix(2000))")
         let steps = second.stdout.split(separator: "\n").filter { $0.hasPrefix("bootstrap: ") }
         #expect(steps.count >= 15, "\(steps)")
-        for step in steps {
-            #expect(!Self.changeWords.contains { step.contains($0) }, "the second run changed something: \(step)")
+        for step in steps where !step.hasPrefix("bootstrap: distribution: ") && step != "bootstrap: done" {
+            #expect(step.contains(": ok"), "the second run changed something: \(step)")
         }
 
         // The interface: hg has passwordless sudo, bash, /hgdev owned by hg, the bootstrap hg, a source repository.

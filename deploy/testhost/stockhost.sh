@@ -111,7 +111,9 @@ fi
 printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' > "$root/etc/pip.conf"
 hostname stockhost
 echo stockhost > "$root/etc/hostname"
-grep -q stockhost "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 stockhost" >> "$root/etc/hosts"
+# debootstrap writes no /etc/hosts; a stock machine resolves localhost.
+grep -qw localhost "$root/etc/hosts" 2>/dev/null || printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' >> "$root/etc/hosts"
+grep -qw stockhost "$root/etc/hosts" || echo "127.0.1.1 stockhost" >> "$root/etc/hosts"
 if ! chroot "$root" getent passwd admin >/dev/null; then
     chroot "$root" useradd -m -s /bin/bash -G sudo admin
     chroot "$root" usermod -p '*' admin

@@ -1,10 +1,12 @@
+import AWS
 import ArgumentParser
 import Foundation
 
 /// `automation bootstrap-linux-dev --target ssh://…`: turns a host the user
 /// already has into the remote interface Mercurial's tests expect
 /// (deploy/linux/bootstrap.sh, docs/bootstrap.md), through the agent, with
-/// live output.
+/// live output. With `--distros`, finds or builds the namespace's dev images
+/// on AWS instead (BootstrapLinuxDevCommand+AWS.swift).
 struct BootstrapLinuxDevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bootstrap-linux-dev",
@@ -19,6 +21,11 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
             distribution's package registry and PyPI. Exit status: 0 when every target is \
             ready, 1 when a bootstrap script failed (its output says where), 64 usage, \
             130 interrupted, 255 unreachable target.
+
+            With --distros debian12,ubuntu24.04 instead of --target: finds the namespace's AWS image \
+            whose fingerprint (SHA-256 of the base image, script, inputs and instance settings) \
+            matches, or builds it on a builder instance that is always terminated, Ctrl-C \
+            included; prints distro, image id and whether it was reused.
             """
     )
 
@@ -37,9 +44,40 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where /hgdev/src comes from: an hg URL to clone, or 'pypi' for the --hg-version release from PyPI (default: the canonical repository).", valueName: "url"))
     var src: String?
 
+    @OptionGroup(title: "AWS images") var aws: AWSCommandOptions
+
+    @Option(help: ArgumentHelp("Build or reuse AWS dev images of these distributions (comma-separated: \(Distro.all.map(\.name).joined(separator: ", "))) instead of bootstrapping --target hosts.", valueName: "list"))
+    var distros: String?
+
+    @Flag(help: "With --distros: build the images at the same time (Ctrl-C still terminates every builder).")
+    var parallel = false
+
+    @Option(name: .customLong("instance-type"), help: "With --distros: the builder's instance type.")
+    var instanceType = "t3.2xlarge"
+
+    @Option(name: .customLong("root-volume-size"), help: "With --distros: the image's root volume in GiB (1-16384).")
+    var rootVolumeSize = 16
+
+    @Option(name: .customLong("keep-images"), help: "With --distros: older images of each distro kept besides the current one (0-100); the rest are deregistered with their snapshots.")
+    var keepImages = 2
+
+    @Option(name: .customLong("ssh-cidr"), help: "With --distros: IPv4 range allowed to reach the builder's SSH (default: this machine's public address /32).")
+    var sshCidr: String?
+
+    @Option(name: .customLong("builder-ttl"), help: "With --distros: the builder terminates itself after this long whatever happens, e.g. 2h.")
+    var builderTTL = "2h"
+
     mutating func validate() throws {
-        guard !targets.targetTexts.isEmpty else {
-            throw ValidationError("give the hosts to bootstrap with --target ssh://user@host (building AWS images with --distros is not available yet)")
+        if let distros {
+            guard targets.targetTexts.isEmpty else { throw ValidationError("give either --target hosts or --distros images, not both") }
+            guard authorizedKey == nil else { throw ValidationError("with --distros the namespace's own key is authorised; drop --authorized-key") }
+            _ = try Self.distroList(distros)
+            guard (1...16384).contains(rootVolumeSize) else { throw ValidationError("--root-volume-size must be 1-16384 GiB") }
+            guard (0...100).contains(keepImages) else { throw ValidationError("--keep-images must be 0-100") }
+            _ = try DurationParser.parse(builderTTL, flag: "--builder-ttl")
+            if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
+        } else if targets.targetTexts.isEmpty {
+            throw ValidationError("give the hosts to bootstrap with --target ssh://user@host, or AWS images to build with --distros debian12,…")
         }
         if let pythons, pythons.split(separator: ",", omittingEmptySubsequences: false).contains(where: { !BootstrapInputs.isPythonName($0) }) {
             throw ValidationError("--pythons takes 'system' or versions like 3.12.8, comma-separated; got '\(pythons)'")
@@ -52,6 +90,10 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger()
+        if distros != nil {
+            try await CommandRunner.run(logger: logger) { try await runImages(logger: logger) }
+            return
+        }
         try await CommandRunner.run(logger: logger) {
             let specs = try targets.specs()
             let keyFile = try authorizedKey ?? targets.ssh.identities.first.map { $0 + ".pub" }
