@@ -57,16 +57,23 @@ struct RemoteScript: Sendable {
         let call = try client.exec(params)
         interrupts?.onInterrupt { Task { try? await call.cancel() } }
         var out = LinePrefixer(prefix: prefix), err = LinePrefixer(prefix: prefix)
-        for try await chunk in call {
-            if chunk.stream == .stdout {
-                writeAll(1, out.feed(chunk.data))
-            } else {
-                writeAll(2, err.feed(chunk.data))
+        // A cancelled task (Ctrl-C on an image build) stops the remote script too.
+        let status = try await withTaskCancellationHandler {
+            for try await chunk in call {
+                if chunk.stream == .stdout {
+                    writeAll(1, out.feed(chunk.data))
+                } else {
+                    writeAll(2, err.feed(chunk.data))
+                }
             }
+            writeAll(1, out.flush())
+            writeAll(2, err.flush())
+            return try await call.result().shellStatus
+        } onCancel: {
+            Task { try? await call.cancel() }
         }
-        writeAll(1, out.flush())
-        writeAll(2, err.flush())
-        return try await call.result().shellStatus
+        try Task.checkCancellation()
+        return status
     }
 }
 
