@@ -116,6 +116,39 @@ struct DevImageTests {
         }
     }
 
+    @Test("--parallel builds every distro at once, and Ctrl-C in the middle leaves no builder of any")
+    func parallelBuildsAndCancellation() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let host = try BuilderHost()
+        defer { host.stop() }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            let a = try TestClients.automation(moto.endpoint, namespace: "imgpar", stateDirectory: dir)
+            let distros = [try Distro.named("debian12"), try Distro.named("ubuntu24.04")]
+            let quick = try Self.builder(a, host: host, state: dir, script: Self.script("echo parallel"))
+            let outcomes = try await BootstrapLinuxDevCommand.ensureAll(quick, distros, parallel: true, interrupts: nil)
+            #expect(outcomes.map(\.distro) == ["debian12", "ubuntu24.04"])
+            #expect(outcomes.allSatisfy { !$0.reused })
+            #expect(Set(outcomes.map(\.imageId)).count == 2)
+            #expect(try await Self.liveInstances(a).isEmpty)
+
+            let slow = try Self.builder(a, host: host, state: dir,
+                                        script: Self.script("mkdir -p /root/started; touch /root/started/$$; sleep 600"))
+            let work = Task { try await BootstrapLinuxDevCommand.ensureAll(slow, distros, parallel: true, interrupts: nil) }
+            let deadline = Date().addingTimeInterval(300)
+            while host.written(in: "/root/started").count < 2 && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try #require(host.written(in: "/root/started").count == 2, "both scripts should be running")
+            #expect(try await Self.liveInstances(a).count == 2)
+            work.cancel()
+            await #expect(throws: (any Error).self) { try await work.value }
+            #expect(try await Self.liveInstances(a).isEmpty, "no builder is left running")
+            #expect(try await a.devImages(distro: "debian12").map(\.id) == [outcomes[0].imageId], "no image from the cancelled build")
+            try await a.purge(dryRun: false)
+        }
+    }
+
     @Test("the fingerprint is stable and changes with every input")
     func fingerprint() throws {
         let base = DevImageSpec(distro: "debian12", baseImageId: "ami-1", scriptName: "bootstrap.sh", script: "echo\n",

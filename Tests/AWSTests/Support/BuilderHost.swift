@@ -43,6 +43,11 @@ final class BuilderHost: @unchecked Sendable {
 
     deinit { stop() }
 
+    /// Files the machine wrote in a directory, seen through its overlay's upper layer.
+    func written(in directory: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: written(directory).path)) ?? []
+    }
+
     /// A file of the machine, seen through its overlay's upper layer (files it wrote).
     func written(_ path: String) -> URL { directory.appendingPathComponent("upper" + path) }
 
@@ -52,8 +57,9 @@ final class BuilderHost: @unchecked Sendable {
         let fingerprint = String(keygen.output.split(separator: " ")[1])
         let options = try TargetOptions.parse(["--identity", directory.appendingPathComponent("id_ed25519").path, "--host-key", fingerprint])
         let port = port, paths = StatePaths(explicit: state.path), targetOptions = options
-        return { _, user in
-            try await SSHTargets.connect(TargetSpec.SSHAddress(user: user, host: "127.0.0.1", port: port), options: targetOptions,
+        // The host's one sudo user stands in for every image's default user (admin, ubuntu).
+        return { _, _ in
+            try await SSHTargets.connect(TargetSpec.SSHAddress(user: "admin", host: "127.0.0.1", port: port), options: targetOptions,
                                          state: paths, logger: Logger(label: "test"))
         }
     }

@@ -61,6 +61,9 @@ extension BootstrapLinuxDevCommand {
             for distro in distros { outcomes.append(try await builder.ensure(distro, prefix: nil, interrupts: interrupts)) }
             return outcomes
         }
+        // Account resources (key pair, security group, profile) are made once, before
+        // the builds race to create them: concurrent ImportKeyPair calls collide.
+        _ = try await builder.automation.ensureAccount(sshCidr: builder.sshCidr)
         return try await withThrowingTaskGroup(of: (Int, DevImageBuilder.Outcome).self) { group in
             for (index, distro) in distros.enumerated() {
                 group.addTask { (index, try await builder.ensure(distro, prefix: "[\(distro.name)] ", interrupts: interrupts)) }
