@@ -40,14 +40,27 @@ ssh="--identity $host/id_ed25519 --host-key $fingerprint"
 export AUTOMATION_STATE="$work/state"
 
 now() { date +%s.%N; }
-# shellcheck disable=SC2086 # $ssh is several flags
+# Runs a command, stamping each output line with the time it arrived (the
+# output is live, so the stamps time the script's steps), and prints a row.
 timed() {
     label=$1
     shift
     start=$(now)
-    "$@" >"$work/out" 2>&1 || { cat "$work/out" >&2; echo "run-benchmark: $label failed" >&2; exit 1; }
+    { "$@" 2>&1 || echo "run-benchmark: failed with status $?"; } | while IFS= read -r line; do
+        echo "$(now) $line"
+    done >"$work/out"
     end=$(now)
+    if grep -q "run-benchmark: failed" "$work/out"; then
+        cat "$work/out" >&2
+        echo "run-benchmark: $label failed" >&2
+        exit 1
+    fi
     awk -v l="$label" -v s="$start" -v e="$end" 'BEGIN { printf "| %s | %.1f |\n", l, e - s }'
+}
+# Seconds from each step's first log line to the next step's (the step's own time).
+steps() {
+    awk '$2 == "bootstrap:" { split($3, a, ":"); step = a[1]; if (step != last) { if (last != "") printf "|   %s | %.1f |\n", last, $1 - t; last = step; t = $1 } }
+         END { }' "$work/out"
 }
 
 echo "| step | seconds |"
@@ -55,7 +68,7 @@ echo "|---|---|"
 # shellcheck disable=SC2086
 timed "bootstrap-linux-dev, first run (fresh Debian 12)" "$automation" bootstrap-linux-dev \
     --target "ssh://admin@127.0.0.1:$port" --authorized-key "$host/id_ed25519.pub" --pythons system --src pypi $ssh
-grep -E '^bootstrap: (packages|venv-bootstrap|/hgdev/src):' "$work/out" | sed 's/^/    /' >&2
+steps
 # shellcheck disable=SC2086
 timed "bootstrap-linux-dev, second run (nothing to do)" "$automation" bootstrap-linux-dev \
     --target "ssh://admin@127.0.0.1:$port" --authorized-key "$host/id_ed25519.pub" --pythons system --src pypi $ssh
