@@ -10,6 +10,8 @@ public struct LaunchRequest: Sendable {
     public var ttl: Duration
     public var sshCidr: String
     public var rootVolumeSize: Int?
+    /// An extra empty volume in GiB for /hgwork (`prepare-workdir`); nil for none.
+    public var workdirVolumeSize: Int?
     public var waitUntilRunning: Bool
 
     public init(count: Int = 1, instanceType: String = "c5.9xlarge", imageId: String? = nil, distro: Distro = Distro.all[0],
@@ -60,6 +62,7 @@ extension AWSAutomation {
                                           userData: try UserData.render(hostKeys: keys, expiresAt: expiresAt),
                                           tags: ownership.tags(name: ownership.instanceName(runId: runId), runId: runId, expires: expiresAt),
                                           clientToken: token, rootVolumeSize: request.rootVolumeSize, rootDeviceName: rootDeviceName)
+            run.workdirVolumeSize = request.workdirVolumeSize
             let instances: [EC2Instance]
             do {
                 instances = try await runInstancesRetryingProfile(run)

@@ -111,6 +111,11 @@ public struct RunInstancesRequest: Sendable {
     /// Root volume size in GiB; nil keeps the image's.
     public var rootVolumeSize: Int?
     public var rootDeviceName: String?
+    /// An extra empty gp3 volume in GiB at ``workdirDeviceName``, deleted with the
+    /// instance (the disk `prepare-workdir` puts /hgwork on); nil for none.
+    public var workdirVolumeSize: Int?
+    /// Where the extra volume attaches (Nitro instances show it as an NVMe disk whatever the name).
+    public static let workdirDeviceName = "/dev/sdf"
 
     public init(imageId: String, instanceType: String, count: Int, keyName: String? = nil, securityGroupIds: [String] = [],
                 instanceProfileName: String? = nil, userData: String? = nil, tags: [ResourceTag] = [], subnetId: String? = nil,
