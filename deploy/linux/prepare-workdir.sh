@@ -140,7 +140,7 @@ pick_device() {
             fi
         done
     done
-    for dev in /dev/xvdb /dev/sdb; do
+    for dev in /dev/xvdf /dev/sdf /dev/xvdb /dev/sdb; do
         unused_disk "$dev" && { echo "$dev"; return 0; }
     done
     return 1
