@@ -65,7 +65,7 @@ struct DevImageTests {
             }
             #expect(try await a.devImages(distro: "debian12").map(\.id) == [rebuilt.imageId])
             #expect(try await Self.liveInstances(a).isEmpty)
-            try await a.purge(dryRun: false)
+            _ = try await a.purge(dryRun: false)
         }
     }
 
@@ -85,7 +85,7 @@ struct DevImageTests {
             }
             #expect(try await Self.liveInstances(a).isEmpty, "the builder is terminated")
             #expect(try await a.devImages(distro: "debian12").isEmpty)
-            try await a.purge(dryRun: false)
+            _ = try await a.purge(dryRun: false)
         }
     }
 
@@ -112,7 +112,7 @@ struct DevImageTests {
             #expect(try await Self.liveInstances(a).isEmpty, "no builder is left running")
             #expect(try await a.devImages(distro: "debian12").isEmpty)
             #expect(!FileManager.default.fileExists(atPath: host.written("/root/finished").path))
-            try await a.purge(dryRun: false)
+            _ = try await a.purge(dryRun: false)
         }
     }
 
@@ -145,7 +145,7 @@ struct DevImageTests {
             await #expect(throws: (any Error).self) { try await work.value }
             #expect(try await Self.liveInstances(a).isEmpty, "no builder is left running")
             #expect(try await a.devImages(distro: "debian12").map(\.id) == [outcomes[0].imageId], "no image from the cancelled build")
-            try await a.purge(dryRun: false)
+            _ = try await a.purge(dryRun: false)
         }
     }
 

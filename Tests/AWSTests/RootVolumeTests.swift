@@ -23,7 +23,7 @@ struct RootVolumeTests {
             #expect(volumes.count == 1, "volumes: \(volumes.map { ($0.string("size") ?? "", $0.list("attachmentSet").first?.string("device") ?? "") })")
             #expect(volumes.first?.list("attachmentSet").first?.string("device") == device)
             #expect(volumes.first?.string("size") == "23")
-            try await a.purge(dryRun: false)
+            _ = try await a.purge(dryRun: false)
         }
     }
 
@@ -50,7 +50,7 @@ struct RootVolumeTests {
                 #expect(volumes.count == 2, "\(byDevice)")
                 #expect(byDevice["/dev/xvda"] == String(rootSize))
             }
-            try await a.purge(dryRun: false)
+            _ = try await a.purge(dryRun: false)
         }
     }
 }

@@ -70,7 +70,7 @@ final class BuilderHost: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("builder-host-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         guard let handle = try? FileHandle(forWritingTo: log) else { return (-1, "cannot write \(log.path)") }
         process.standardOutput = handle
