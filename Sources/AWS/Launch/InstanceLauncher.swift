@@ -12,6 +12,9 @@ public struct LaunchRequest: Sendable {
     public var rootVolumeSize: Int?
     /// An extra empty volume in GiB for /hgwork (`prepare-workdir`); nil for none.
     public var workdirVolumeSize: Int?
+    /// The run id to record and tag with; nil for a new one. A caller that must clean up
+    /// after an interrupted launch picks it first (``RunRecord/newRunId()``).
+    public var runId: String?
     public var waitUntilRunning: Bool
 
     public init(count: Int = 1, instanceType: String = "c5.9xlarge", imageId: String? = nil, distro: Distro = Distro.all[0],
@@ -42,7 +45,7 @@ extension AWSAutomation {
         let imageId = if let id = request.imageId { id } else { try await resolveImage(distro: request.distro) }
         // A root volume size applies to the image's own root device: /dev/xvda on Debian, /dev/sda1 on Ubuntu.
         let rootDeviceName = request.rootVolumeSize == nil ? nil : try await rootDeviceName(of: imageId)
-        let runId = RunRecord.newRunId()
+        let runId = request.runId ?? RunRecord.newRunId()
         let ttlSeconds = Double(request.ttl.components.seconds)
         let expiresAt = Date().addingTimeInterval(ttlSeconds)
         var record = RunRecord(runId: runId, namespace: ownership.namespace, region: region, expiresAt: expiresAt)

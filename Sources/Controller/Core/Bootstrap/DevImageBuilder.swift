@@ -43,11 +43,15 @@ struct DevImageBuilder: Sendable {
             return Outcome(distro: distro.name, imageId: image.id, fingerprint: fingerprint, reused: true, removed: [])
         }
         say(prefix, "no image with fingerprint \(fingerprint.prefix(16)); building one from \(base)")
-        let before = Set(automation.state.loadRuns(region: automation.region, namespace: automation.ownership.namespace).map(\.runId))
+        // The run id is chosen here so that cleanup finds exactly this build's
+        // builder, even when the launch is interrupted before it answers and
+        // while other distros build in parallel.
+        let runId = RunRecord.newRunId()
         do {
-            let launched = try await automation.launch(LaunchRequest(
-                count: 1, instanceType: instanceType, imageId: base, distro: distro, ttl: builderTTL,
-                sshCidr: sshCidr, rootVolumeSize: rootVolumeSize))
+            var request = LaunchRequest(count: 1, instanceType: instanceType, imageId: base, distro: distro, ttl: builderTTL,
+                                        sshCidr: sshCidr, rootVolumeSize: rootVolumeSize)
+            request.runId = runId
+            let launched = try await automation.launch(request)
             guard let builder = launched.run.instances.first else { throw ProvisionError("the builder launch returned no instance") }
             say(prefix, "builder \(builder.id) running; bootstrapping as \(distro.defaultUser)")
             let client = try await connect(builder, distro.defaultUser)
@@ -71,29 +75,26 @@ struct DevImageBuilder: Sendable {
                 throw ProvisionError("image \(imageId) vanished right after it became available")
             }
             try await automation.tagDevImage(image, distro: distro.name, fingerprint: fingerprint)
-            await terminateBuilders(since: before)
+            await terminateBuilder(runId: runId)
             let removed = try await automation.pruneDevImages(distro: distro.name, keep: keep, protecting: imageId)
             return Outcome(distro: distro.name, imageId: imageId, fingerprint: fingerprint, reused: false, removed: removed)
         } catch {
-            await terminateBuilders(since: before)
+            await terminateBuilder(runId: runId)
             throw error
         }
     }
 
-    /// Terminates the instances of every run record this build created, in a
-    /// task of its own so that a cancelled build still gets its cleanup done.
-    private func terminateBuilders(since before: Set<String>) async {
+    /// Terminates this build's builder, in a task of its own so that a
+    /// cancelled build still gets its cleanup done.
+    private func terminateBuilder(runId: String) async {
         let automation = automation, logger = logger
         await Task {
-            let runs = automation.state.loadRuns(region: automation.region, namespace: automation.ownership.namespace)
-                .filter { !before.contains($0.runId) }
-            var ids = runs.flatMap { $0.instances.map(\.id) }
-            // A launch interrupted before its answer: find its instances by the run tag.
-            for run in runs where run.instances.isEmpty {
-                let found = (try? await automation.ec2.describeInstances(filters: automation.ownership.filters + [
-                    EC2Filter("tag:\(Ownership.runKey)", run.runId)])) ?? []
-                ids += found.filter { $0.state != "terminated" }.map(\.id)
-            }
+            let recorded = automation.state.loadRuns(region: automation.region, namespace: automation.ownership.namespace)
+                .filter { $0.runId == runId }.flatMap { $0.instances.map(\.id) }
+            // A launch interrupted before its answer is found by the run tag.
+            let tagged = (try? await automation.ec2.describeInstances(filters: automation.ownership.filters + [
+                EC2Filter("tag:\(Ownership.runKey)", runId)]))?.filter { $0.state != "terminated" }.map(\.id) ?? []
+            let ids = Array(Set(recorded + tagged)).sorted()
             guard !ids.isEmpty else { return }
             do {
                 _ = try await automation.ec2.terminateInstances(ids)
