@@ -1,5 +1,6 @@
 #!/bin/sh
-# A cached, fresh Debian 12 root file system: "a stock machine" for tests of
+# A cached, fresh Debian root file system (12 by default;
+# AUTOMATION_ROOTFS_SUITE=bullseye for Debian 11): "a stock machine" for tests of
 # the bootstrap (deploy/linux/). Made once with debootstrap from Debian's
 # package registry and kept; later calls print its path at once.
 #
@@ -16,8 +17,14 @@ cmd=${1:?usage: rootfs.sh ensure|path}
 cache=${AUTOMATION_ROOTFS_CACHE:-/var/cache/automation}
 mirror=${AUTOMATION_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # The name changes whenever what goes in changes, so an old cache is never used.
+suite=${AUTOMATION_ROOTFS_SUITE:-bookworm}
+case "$suite" in
+bookworm) release=debian12 ;;
+bullseye) release=debian11 ;;
+*) echo "rootfs.sh: AUTOMATION_ROOTFS_SUITE must be bookworm or bullseye" >&2; exit 2 ;;
+esac
 include=openssh-server,sudo,python3
-name="debian12-minbase-$(printf '%s %s' "$include" v1 | sha256sum | cut -c1-12)"
+name="$release-minbase-$(printf '%s %s' "$include" v1 | sha256sum | cut -c1-12)"
 root="$cache/rootfs/$name"
 
 case "$cmd" in
@@ -50,11 +57,11 @@ if [ -f "$root/.complete" ]; then
 fi
 tmp="$root.tmp.$$"
 rm -rf "$tmp"
-echo "rootfs.sh: debootstrap bookworm into $root (once per machine)" >&2
+echo "rootfs.sh: debootstrap $suite into $root (once per machine)" >&2
 if ! debootstrap --variant=minbase --include="$include" --cache-dir="$cache/apt-archives" \
-    bookworm "$tmp" "$mirror" >"$cache/rootfs/debootstrap.log" 2>&1; then
-    echo "rootfs.sh: debootstrap failed; last lines of $cache/rootfs/debootstrap.log:" >&2
-    tail -n 20 "$cache/rootfs/debootstrap.log" >&2
+    "$suite" "$tmp" "$mirror" >"$cache/rootfs/debootstrap-$suite.log" 2>&1; then
+    echo "rootfs.sh: debootstrap failed; last lines of $cache/rootfs/debootstrap-$suite.log:" >&2
+    tail -n 20 "$cache/rootfs/debootstrap-$suite.log" >&2
     rm -rf "$tmp"
     exit 1
 fi
