@@ -82,6 +82,20 @@ struct BootstrapScriptTests {
         #expect(throws: UsageError.self) { try BootstrapInputs.readPublicKey(dir.appendingPathComponent("missing").path) }
     }
 
+    @Test("an unreachable target is exit 255 with the target named, for both commands")
+    func unreachableTarget() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let key = harness.scratch.appendingPathComponent("k.pub")
+        try Data("ssh-ed25519 AAAAC3Nza test\n".utf8).write(to: key)
+        let target = "ssh://nobody@127.0.0.1:1"
+        for arguments in [["bootstrap-linux-dev", "--authorized-key", key.path], ["prepare-workdir", "--filesystem", "tmpfs"]] {
+            let result = try await harness.run(arguments + ["--target", target, "--ssh-timeout", "2", "--accept-new-host-key"])
+            #expect(result.status == 255, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("automation: error: \(target)"), "\(result.stderr)")
+        }
+    }
+
     @Test("bootstrap-linux-dev and prepare-workdir reject bad flags with exit 64")
     func usageErrors() async throws {
         let harness = try RunTestsHarness()

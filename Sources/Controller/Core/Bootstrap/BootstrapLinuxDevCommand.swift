@@ -109,11 +109,17 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
                     let prefix = specs.count > 1 ? "[\(spec)] " : nil
                     group.addTask {
                         let started = Date()
-                        let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
-                        defer { client.close() }
-                        let status = try await script.run(on: client, target: "\(spec)", arguments: inputs.arguments,
-                                                          prefix: prefix, interrupts: interrupts)
-                        return (index, status, Date().timeIntervalSince(started))
+                        // One unreachable host must not stop the others halfway through apt.
+                        do {
+                            let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
+                            defer { client.close() }
+                            let status = try await script.run(on: client, target: "\(spec)", arguments: inputs.arguments,
+                                                              prefix: prefix, interrupts: interrupts)
+                            return (index, status, Date().timeIntervalSince(started))
+                        } catch {
+                            CommandRunner.report("\(spec): \(error)")
+                            return (index, -1, Date().timeIntervalSince(started))
+                        }
                     }
                 }
                 var results = [(Int32, Double)](repeating: (0, 0), count: specs.count)
@@ -124,10 +130,11 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
             for (spec, (status, seconds)) in zip(specs, statuses) {
                 if status == 0 {
                     print("\(spec)\tready\t\(String(format: "%.1f", seconds))s")
-                } else {
+                } else if status > 0 {
                     CommandRunner.report("\(spec): bootstrap.sh exited with status \(status) after \(String(format: "%.1f", seconds))s; its output above says which step failed")
                 }
             }
+            if statuses.contains(where: { $0.0 < 0 }) { return ExitCodes.infrastructure }
             return statuses.contains { $0.0 != 0 } ? 1 : 0
         }
     }

@@ -91,10 +91,15 @@ struct PrepareWorkdirCommand: AsyncParsableCommand {
                 for (index, spec) in specs.enumerated() {
                     let prefix = specs.count > 1 ? "[\(spec)] " : nil
                     group.addTask {
-                        let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
-                        defer { client.close() }
-                        return (index, try await script.run(on: client, target: "\(spec)", arguments: arguments,
-                                                            prefix: prefix, interrupts: interrupts))
+                        do {
+                            let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
+                            defer { client.close() }
+                            return (index, try await script.run(on: client, target: "\(spec)", arguments: arguments,
+                                                                prefix: prefix, interrupts: interrupts))
+                        } catch {
+                            CommandRunner.report("\(spec): \(error)")
+                            return (index, -1)
+                        }
                     }
                 }
                 var statuses = [Int32](repeating: 0, count: specs.count)
@@ -102,9 +107,10 @@ struct PrepareWorkdirCommand: AsyncParsableCommand {
                 return statuses
             }
             if interrupts.fired { return ExitCodes.interrupted }
-            for (spec, status) in zip(specs, statuses) where status != 0 {
+            for (spec, status) in zip(specs, statuses) where status > 0 {
                 CommandRunner.report("\(spec): prepare-workdir.sh exited with status \(status); the message above says why")
             }
+            if statuses.contains(where: { $0 < 0 }) { return ExitCodes.infrastructure }
             return statuses.contains { $0 != 0 } ? 1 : 0
         }
     }
