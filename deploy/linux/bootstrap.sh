@@ -210,10 +210,24 @@ if [ -n "$pyenv_versions" ]; then
 fi
 
 # --- /hgdev/venv-bootstrap --------------------------------------------------
+if [ -x "$venv/bin/python" ]; then
+    log "venv-bootstrap: ok (a virtualenv)"
+else
+    as_hg /usr/bin/python3 -m venv "$venv"
+    log "venv-bootstrap: created"
+fi
+# Debian 11's pip 20.3 cannot read today's pyproject.toml files (sdists of
+# Mercurial and its build requirements).
+pip_major=$(as_hg "$venv/bin/python" -c 'import pip; print(pip.__version__.split(".")[0])')
+if [ "$pip_major" -ge 23 ]; then
+    log "venv-bootstrap pip: ok (pip $pip_major)"
+else
+    pip_q install --upgrade "pip>=23"
+    log "venv-bootstrap pip: upgraded from pip $pip_major"
+fi
 if [ -x "$venv/bin/hg" ] && [ "$(as_hg "$venv/bin/hg" version -T '{ver}' 2>/dev/null || true)" = "$hg_version" ]; then
     log "venv-bootstrap: ok (Mercurial $hg_version)"
 else
-    [ -x "$venv/bin/python" ] || as_hg /usr/bin/python3 -m venv "$venv"
     log "venv-bootstrap: installing Mercurial $hg_version from PyPI"
     pip_q install "mercurial==$hg_version"
     as_hg "$venv/bin/hg" version -T '{ver}\n' >/dev/null || die "$venv/bin/hg does not run"
