@@ -23,7 +23,7 @@ dir=${2:?usage: stockhost.sh up|down DIR}
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${AUTOMATION_ROOTFS_CACHE:-/var/cache/automation}
 
-down() {
+stop_machine() {
     if [ -f "$dir/pid" ]; then
         pid=$(cat "$dir/pid")
         # unshare --kill-child: its death SIGKILLs the namespace's init, and
@@ -34,6 +34,9 @@ down() {
         while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
         rm -f "$dir/pid"
     fi
+}
+down() {
+    stop_machine
     rm -rf "$dir"
 }
 
@@ -62,7 +65,7 @@ apt_uid=$(awk -F: '$1 == "_apt" { print $3 }' "$lower/etc/passwd")
 
 [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C stockhost -f "$dir/ssh_host_ed25519_key"
 [ -f "$dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C stockhost-client -f "$dir/id_ed25519"
-port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+write_config() {
 cat > "$dir/sshd_config" <<CONFIG
 Port $port
 ListenAddress 127.0.0.1
@@ -85,6 +88,7 @@ LogLevel INFO
 SetEnv SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 Subsystem sftp internal-sftp
 CONFIG
+}
 
 # Runs inside the new namespaces: builds the machine's tree, then becomes its sshd.
 cat > "$dir/init.sh" <<'INIT'
@@ -126,7 +130,6 @@ chroot "$root" chown -R admin:admin /home/admin/.ssh
 exec chroot "$root" /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config.stockhost
 INIT
 
-: > "$dir/sshd.log"
 # The machine keeps only descriptors 0-2: a parent that watches a descriptor
 # it passed down (Foundation's Process does) would otherwise wait for the
 # machine to end instead of for this script.
@@ -134,20 +137,30 @@ closefds() {
     exec python3 -c 'import os, sys; os.closerange(3, os.sysconf("SC_OPEN_MAX")); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
 command -v python3 >/dev/null || { echo "stockhost.sh: python3 not found; apt-get install python3" >&2; exit 1; }
-closefds unshare --mount --uts --propagation private --pid --fork --kill-child \
-    sh "$dir/init.sh" "$lower" "$dir" "$cache" </dev/null >/dev/null 2>"$dir/sshd.log" &
-echo $! > "$dir/pid"
-i=0
-while [ $i -lt 300 ]; do
-    if grep -q "Server listening on" "$dir/sshd.log"; then
-        echo "address=127.0.0.1 port=$port pid=$(cat "$dir/pid") user=admin"
-        exit 0
-    fi
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
+attempt=0
+while :; do
+    attempt=$((attempt + 1))
+    # Below the kernel's ephemeral range (32768-60999), where outgoing connections live.
+    port=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 12000))
+    write_config
+    : > "$dir/sshd.log"
+    closefds unshare --mount --uts --propagation private --pid --fork --kill-child \
+        sh "$dir/init.sh" "$lower" "$dir" "$cache" </dev/null >/dev/null 2>"$dir/sshd.log" &
+    echo $! > "$dir/pid"
+    i=0
+    while [ $i -lt 300 ]; do
+        if grep -q "Server listening on" "$dir/sshd.log"; then
+            echo "address=127.0.0.1 port=$port pid=$(cat "$dir/pid") user=admin"
+            exit 0
+        fi
+        kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    stop_machine
+    grep -q "Address already in use" "$dir/sshd.log" && [ $attempt -lt 5 ] && continue
+    echo "stockhost.sh: the machine's sshd did not start; log:" >&2
+    cat "$dir/sshd.log" >&2
+    down
+    exit 1
 done
-echo "stockhost.sh: the machine's sshd did not start; log:" >&2
-cat "$dir/sshd.log" >&2
-down
-exit 1

@@ -39,6 +39,7 @@ final class BuilderHost: @unchecked Sendable {
         guard !stopped else { return }
         stopped = true
         _ = Self.run([Self.script, "down", directory.path])
+        try? FileManager.default.removeItem(at: directory.deletingLastPathComponent())
     }
 
     deinit { stop() }
