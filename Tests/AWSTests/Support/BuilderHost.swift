@@ -30,6 +30,7 @@ final class BuilderHost: @unchecked Sendable {
         guard status == 0, let field = output.split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("port=") }),
               let port = Int(field.dropFirst(5)) else {
             _ = Self.run([Self.script, "down", directory.path])
+            try? FileManager.default.removeItem(at: directory.deletingLastPathComponent())
             throw FixtureError(description: "stockhost.sh up failed: \(output)")
         }
         self.port = port
