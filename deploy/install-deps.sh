@@ -4,9 +4,13 @@
 # ./test.sh and by .ci/run.
 set -eu
 
+# shellcheck checks deploy/linux and deploy/testhost (BootstrapScriptTests);
+# debootstrap makes the stock-machine fixture (deploy/testhost/rootfs.sh);
+# xfsprogs and btrfs-progs are for prepare-workdir's filesystem tests.
 APT_PACKAGES="libssh2-1-dev libcurl4-openssl-dev libssl-dev pkg-config
 openssh-server openssh-client rsync util-linux iproute2 procps curl
-python3 python3-pip python3-venv python3-dev make gcc chromium"
+python3 python3-pip python3-venv python3-dev make gcc chromium
+shellcheck debootstrap xfsprogs btrfs-progs e2fsprogs"
 # moto's server for the AWS tests; pytest and xdist for the pytest runner and
 # its baseline; uv for building Mercurial in place (`make local`).
 PIP_PACKAGES="moto[server] pytest pytest-xdist uv"

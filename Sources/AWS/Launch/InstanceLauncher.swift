@@ -10,10 +10,12 @@ public struct LaunchRequest: Sendable {
     public var ttl: Duration
     public var sshCidr: String
     public var rootVolumeSize: Int?
-    public var waitUntilRunning: Bool
-    /// The run id to record and tag with; a caller that must clean up after an
-    /// interrupted launch picks it before the launch starts.
+    /// An extra empty volume in GiB for /hgwork (`prepare-workdir`); nil for none.
+    public var workdirVolumeSize: Int?
+    /// The run id to record and tag with; nil for a new one. A caller that must clean up
+    /// after an interrupted launch picks it first (``RunRecord/newRunId()``).
     public var runId: String?
+    public var waitUntilRunning: Bool
 
     public init(count: Int = 1, instanceType: String = "c5.9xlarge", imageId: String? = nil, distro: Distro = Distro.all[0],
                 ttl: Duration = .seconds(4 * 3600), sshCidr: String, rootVolumeSize: Int? = nil, waitUntilRunning: Bool = true,
@@ -43,6 +45,8 @@ extension AWSAutomation {
         guard request.count >= 1 else { throw AutomationAWSError("--count must be at least 1") }
         var account = try await ensureAccount(sshCidr: request.sshCidr)
         let imageId = if let id = request.imageId { id } else { try await resolveImage(distro: request.distro) }
+        // A root volume size applies to the image's own root device: /dev/xvda on Debian, /dev/sda1 on Ubuntu.
+        let rootDeviceName = request.rootVolumeSize == nil ? nil : try await rootDeviceName(of: imageId)
         let runId = request.runId ?? RunRecord.newRunId()
         let ttlSeconds = Double(request.ttl.components.seconds)
         let expiresAt = Date().addingTimeInterval(ttlSeconds)
@@ -62,7 +66,8 @@ extension AWSAutomation {
                                           securityGroupIds: [account.securityGroupId], instanceProfileName: account.instanceProfileName,
                                           userData: try UserData.render(hostKeys: keys, expiresAt: expiresAt),
                                           tags: ownership.tags(name: ownership.instanceName(runId: runId), runId: runId, expires: expiresAt),
-                                          clientToken: token, rootVolumeSize: request.rootVolumeSize, rootDeviceName: request.rootVolumeSize == nil ? nil : "/dev/xvda")
+                                          clientToken: token, rootVolumeSize: request.rootVolumeSize, rootDeviceName: rootDeviceName)
+            run.workdirVolumeSize = request.workdirVolumeSize
             let instances: [EC2Instance]
             do {
                 instances = try await runInstancesRetryingProfile(run)
@@ -103,6 +108,17 @@ extension AWSAutomation {
         try state.saveRun(record)
         try state.pinHostKeys(record.instances.compactMap { i in (i.publicIp ?? i.privateIp).map { ($0, i.hostPublicKey) } })
         return LaunchResult(run: record, account: account)
+    }
+
+    /// The image's RootDeviceName, which a root volume's block device mapping must name.
+    func rootDeviceName(of imageId: String) async throws -> String {
+        guard let image = try await ec2.describeImages(ids: [imageId]).first else {
+            throw AutomationAWSError("image \(imageId) was not found in \(region); check --image")
+        }
+        guard let device = image.rootDeviceName, !device.isEmpty else {
+            throw AutomationAWSError("image \(imageId) reports no RootDeviceName, so --root-volume-size cannot name its root volume; launch without it")
+        }
+        return device
     }
 
     /// A just-created instance profile takes seconds to propagate in IAM; RunInstances rejects it until then.

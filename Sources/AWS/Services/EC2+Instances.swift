@@ -21,6 +21,14 @@ extension EC2 {
             p.set("BlockDeviceMapping.1.Ebs.VolumeType", "gp3")
             p.set("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")
         }
+        // Unmapped, the root keeps the image's own mapping (EC2 adds it; moto does not model that).
+        if let size = request.workdirVolumeSize {
+            let n = request.rootVolumeSize != nil && request.rootDeviceName != nil ? 2 : 1
+            p.set("BlockDeviceMapping.\(n).DeviceName", RunInstancesRequest.workdirDeviceName)
+            p.set("BlockDeviceMapping.\(n).Ebs.VolumeSize", String(size))
+            p.set("BlockDeviceMapping.\(n).Ebs.VolumeType", "gp3")
+            p.set("BlockDeviceMapping.\(n).Ebs.DeleteOnTermination", "true")
+        }
         p.tagSpecifications(["instance", "volume"], tags: request.tags)
         let xml = try await call("RunInstances", p)
         return xml.list("instancesSet").map(EC2Instance.init)

@@ -35,6 +35,8 @@ public struct EC2Image: Sendable, Equatable, Codable {
     public var state: String
     public var creationDate: String
     public var architecture: String
+    /// The root volume's device name (`/dev/xvda` on Debian's images, `/dev/sda1` on Ubuntu's).
+    public var rootDeviceName: String?
     public var snapshotIds: [String]
     public var tags: [ResourceTag]
 
@@ -47,6 +49,7 @@ public struct EC2Image: Sendable, Equatable, Codable {
         state = xml.string("imageState") ?? ""
         creationDate = xml.string("creationDate") ?? ""
         architecture = xml.string("architecture") ?? ""
+        rootDeviceName = xml.string("rootDeviceName")
         snapshotIds = xml.list("blockDeviceMapping").compactMap { $0.string("ebs/snapshotId") }
         tags = EC2.tags(xml)
     }
@@ -108,6 +111,11 @@ public struct RunInstancesRequest: Sendable {
     /// Root volume size in GiB; nil keeps the image's.
     public var rootVolumeSize: Int?
     public var rootDeviceName: String?
+    /// An extra empty gp3 volume in GiB at ``workdirDeviceName``, deleted with the
+    /// instance (the disk `prepare-workdir` puts /hgwork on); nil for none.
+    public var workdirVolumeSize: Int?
+    /// Where the extra volume attaches (Nitro instances show it as an NVMe disk whatever the name).
+    public static let workdirDeviceName = "/dev/sdf"
 
     public init(imageId: String, instanceType: String, count: Int, keyName: String? = nil, securityGroupIds: [String] = [],
                 instanceProfileName: String? = nil, userData: String? = nil, tags: [ResourceTag] = [], subnetId: String? = nil,

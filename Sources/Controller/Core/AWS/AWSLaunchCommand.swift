@@ -33,6 +33,9 @@ struct AWSLaunchCommand: AsyncParsableCommand {
     @Option(name: .customLong("root-volume-size"), help: "Root volume size in GiB (default: the image's).")
     var rootVolumeSize: Int?
 
+    @Option(name: .customLong("workdir-volume-size"), help: "Attach an extra empty gp3 volume of this many GiB (1-16384) for prepare-workdir's /hgwork (default: none).")
+    var workdirVolumeSize: Int?
+
     @Flag(name: .customLong("no-instance-profile"), help: "Launch without the namespace's IAM instance profile (no SSM; needs no IAM permissions).")
     var noInstanceProfile = false
 
@@ -43,6 +46,8 @@ struct AWSLaunchCommand: AsyncParsableCommand {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         _ = try DurationParser.parse(ttl, flag: "--ttl")
         _ = try Distro.named(distro)
+        if let rootVolumeSize, !(1...16384).contains(rootVolumeSize) { throw ValidationError("--root-volume-size must be 1-16384 GiB") }
+        if let workdirVolumeSize, !(1...16384).contains(workdirVolumeSize) { throw ValidationError("--workdir-volume-size must be 1-16384 GiB") }
         if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
         if sshCidr == "0.0.0.0/0" { FileHandle.standardError.write(Data("automation: warning: --ssh-cidr 0.0.0.0/0 opens SSH to the whole Internet\n".utf8)) }
     }
@@ -51,11 +56,14 @@ struct AWSLaunchCommand: AsyncParsableCommand {
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
             var automation = try await aws.automation(global: global, logger: logger)
+            var request = LaunchRequest(
+                count: count, instanceType: instanceType, imageId: image, distro: try Distro.named(distro),
+                ttl: try DurationParser.parse(ttl, flag: "--ttl"), sshCidr: "", rootVolumeSize: rootVolumeSize)
+            request.workdirVolumeSize = workdirVolumeSize
             automation.useInstanceProfile = !noInstanceProfile
             let cidr = if let sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
-            let result = try await automation.launch(LaunchRequest(
-                count: count, instanceType: instanceType, imageId: image, distro: try Distro.named(distro),
-                ttl: try DurationParser.parse(ttl, flag: "--ttl"), sshCidr: cidr, rootVolumeSize: rootVolumeSize))
+            request.sshCidr = cidr
+            let result = try await automation.launch(request)
             let user = try Distro.named(distro).defaultUser
             for instance in result.run.instances {
                 let address = instance.publicIp ?? instance.privateIp

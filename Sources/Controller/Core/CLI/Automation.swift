@@ -24,6 +24,7 @@ public struct Automation: AsyncParsableCommand {
             PutCommand.self, GetCommand.self, CheckTargetCommand.self, SSHBenchCommand.self,
             AgentsCommand.self,
             SyncCommand.self,
+            BootstrapLinuxDevCommand.self, PrepareWorkdirCommand.self,
         ]
     )
 
