@@ -13,13 +13,13 @@ struct BootstrapScriptTests {
         return shellcheck != nil
     }
 
-    @Test("deploy/linux and deploy/testhost scripts are shellcheck-clean", .enabled(if: shellcheckReady, "shellcheck is not installed (apt-get install shellcheck)"))
+    @Test("deploy/linux, deploy/testhost and deploy/testcloud scripts are shellcheck-clean", .enabled(if: shellcheckReady, "shellcheck is not installed (apt-get install shellcheck)"))
     func shellcheckClean() throws {
         let shellcheck = try #require(Self.shellcheck, "shellcheck is not installed (apt-get install shellcheck); deploy/install-deps.sh installs it")
         var scripts: [String] = []
-        for dir in ["deploy/linux", "deploy/testhost"] {
+        for dir in ["deploy/linux", "deploy/testhost", "deploy/testcloud"] {
             let url = RunTestsHarness.repoRoot.appendingPathComponent(dir)
-            scripts += try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".sh") }
+            scripts += try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".sh") || $0 == "up" || $0 == "down" }
                 .map { url.appendingPathComponent($0).path }
         }
         #expect(scripts.count >= 6)
