@@ -121,14 +121,15 @@ struct BadInputTests {
 struct ControllerHandshakeTests {
     @Test("an agent of another protocol version is refused with both versions named")
     func versionMismatch() async throws {
-        let fakeAgent = #"read hello; echo '{"type":"hello","version":2,"agent":"9.9","session":"s","pid":1,"operations":[],"maxLine":100,"window":100}'; cat >/dev/null"#
+        let other = ProtocolConstants.version + 1
+        let fakeAgent = #"read hello; echo '{"type":"hello","version":\#(other),"agent":"9.9","session":"s","pid":1,"operations":[],"maxLine":100,"window":100}'; cat >/dev/null"#
         do {
             let client = try await LocalAgent.connect(command: ["/bin/sh", "-c", fakeAgent, "sh"], logger: AgentHarness.logger)
             client.close()
-            Issue.record("a version-2 agent was accepted")
+            Issue.record("a version-\(other) agent was accepted")
         } catch let error as AgentClientError {
             #expect(error.kind == .handshake)
-            #expect(error.message.contains("version 2") && error.message.contains("1"))
+            #expect(error.message.contains("version \(other)") && error.message.contains("\(ProtocolConstants.version)"))
         }
     }
 

@@ -22,15 +22,18 @@ struct CloudRunTests {
         #expect(try await cloud.waitUntilNoMachines(), "\(context): machines still up: \(cloud.machines)\n\(cloud.log)")
     }
 
-    @Test("two instances: every test runs on them, results come back, both are terminated")
+    @Test("two instances: the working copy is synced to them, the sample suite runs on both, both are terminated")
     func runsAndTerminates() async throws {
         let harness = try RunTestsHarness()
         defer { harness.cleanUp() }
         try await TestCloudFixture.with { cloud in
-            let outcome = try await harness.run(Self.suite() + ["--target", "aws:2:t3.micro"], env: cloud.environment)
+            let outcome = try await harness.run(RunTestsHarness.sampleSuite + ["--target", "aws:2:t3.micro"], env: cloud.environment)
             #expect(outcome.status == 0, "\(outcome.stderr)\n\(cloud.log)")
-            #expect(outcome.stdout.contains("6 passed, 0 failed"), "\(outcome.stdout)")
+            let total = try RunTestsHarness.sampleTests().count
+            #expect(outcome.stdout.contains("\(total - 1) passed, 0 failed, 1 skipped"), "\(outcome.stdout)")
             #expect(outcome.stderr.contains("launching 2 × t3.micro"))
+            // The source reached each instance through sync, not a pre-made --workdir.
+            #expect(outcome.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("sync ") }.count == 2, "\(outcome.stderr)")
             #expect(outcome.stderr.contains("terminated 2 instances (run finished)"), "\(outcome.stderr)")
             // Both instances took tests: two distinct hosts in the slot names.
             let hosts = Set(outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("PASS") }.compactMap { line in

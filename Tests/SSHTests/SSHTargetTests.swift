@@ -51,7 +51,13 @@ struct SSHTargetTests {
 
             // Issue 12: a file of the right size but other content (here a
             // script that would leave a mark) is caught by its SHA-256 before
-            // it runs, and replaced.
+            // it runs, and replaced. A live agent of this hash would be attached
+            // to (issue 13) without running the file at all: end it first.
+            let live = pid_t(fourth.agent.pid)
+            kill(live, SIGTERM)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while kill(live, 0) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(kill(live, 0) != 0, "the agent did not end")
             let marker = fixture.sshd.home + "/ran-tampered-agent"
             var tampered = Array("#!/bin/sh\ntouch \"\(marker)\"\nexit 0\n".utf8)
             tampered += [UInt8](repeating: 0x23, count: ownBytes.count - tampered.count)
