@@ -17,17 +17,23 @@ extension AWSAutomation {
         let ended = recorded.subtracting(live)
         if !ended.isEmpty { forgetTerminated(ended) }
         // Launches interrupted before their answer was recorded: find instances by idempotency token.
-        let tokens = runs.filter { !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens)
-        if !tokens.isEmpty {
-            let seen = Set(found.map(\.id))
-            do {
-                found += try await ec2.describeInstances(filters: [EC2Filter("client-token", tokens), EC2Filter("instance-state-name", Self.liveStates)])
-                    .filter { !seen.contains($0.id) && !ownership.belongsToOther($0.tags) }
-            } catch let error as AWSError {
-                logger.warning("aws.cleanup.client-token-lookup-failed", metadata: ["aws.error": "\(error)"])
-            }
-        }
+        found += try await instancesByClientToken(runs.filter { !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens), besides: found)
         return found.sorted { $0.id < $1.id }
+    }
+
+    /// Live instances started under these idempotency tokens that are not in `known` and
+    /// belong to no other namespace. An AWS error is logged, not thrown: cleanup goes on
+    /// with what tags and records found (moto does not implement the filter).
+    func instancesByClientToken(_ tokens: [String], besides known: [EC2Instance]) async throws -> [EC2Instance] {
+        guard !tokens.isEmpty else { return [] }
+        let seen = Set(known.map(\.id))
+        do {
+            return try await ec2.describeInstances(filters: [EC2Filter("client-token", tokens), EC2Filter("instance-state-name", Self.liveStates)])
+                .filter { !seen.contains($0.id) && !ownership.belongsToOther($0.tags) }
+        } catch let error as AWSError {
+            logger.warning("aws.cleanup.client-token-lookup-failed", metadata: ["aws.error": "\(error)"])
+            return []
+        }
     }
 
     /// Terminates this namespace's instances (or, with `expiredOnly`, those past their expiry tag or record) and waits.

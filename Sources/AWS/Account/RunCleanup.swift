@@ -11,15 +11,8 @@ extension AWSAutomation {
         found += try await ec2.describeExistingInstances(ids: recorded.sorted())
             .filter { Self.liveStates.contains($0.state) && !ownership.belongsToOther($0.tags) }
         // Only a launch whose answer never arrived (host keys still pending) needs its tokens.
-        if let record, !record.pendingHostKeys.isEmpty, !record.clientTokens.isEmpty {
-            let tokens = record.clientTokens
-            let seen = Set(found.map(\.id))
-            do {
-                found += try await ec2.describeInstances(filters: [EC2Filter("client-token", tokens), EC2Filter("instance-state-name", Self.liveStates)])
-                    .filter { !seen.contains($0.id) && !ownership.belongsToOther($0.tags) }
-            } catch let error as AWSError {
-                logger.warning("aws.cleanup.client-token-lookup-failed", metadata: ["aws.error": "\(error)"])
-            }
+        if let record, !record.pendingHostKeys.isEmpty {
+            found += try await instancesByClientToken(record.clientTokens, besides: found)
         }
         return found.sorted { $0.id < $1.id }
     }

@@ -16,7 +16,8 @@ final class CloudRun: @unchecked Sendable {
     /// One run id per `aws:N` target, chosen before launching so an interrupted launch is still found.
     private let runIds: [String]
     private let lock = NSLock()
-    private var tornDown = false
+    /// The one teardown (or, with --keep, the decision to skip it) that every path awaits.
+    private var teardown: Task<Void, Never>?
 
     private init(automation: AWSAutomation, options: AWSTargetOptions, runIds: [String], logger: Logger) {
         self.automation = automation
@@ -162,7 +163,7 @@ final class CloudRun: @unchecked Sendable {
             await tearDown(reason: "run finished")
             return
         }
-        _ = markTornDown()
+        lock.withLock { if teardown == nil { teardown = Task {} } }
         let key = automation.state.clientKeyPath(namespace: automation.ownership.namespace).path
         let lines = resolved.compactMap { spec -> String? in
             guard case .ssh(let address) = spec, address.identity == key else { return nil }
@@ -172,31 +173,30 @@ final class CloudRun: @unchecked Sendable {
         writeAll(1, Array((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    private func markTornDown() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let first = !tornDown
-        tornDown = true
-        return first
+    /// Terminates every instance of this run's launches, once, whatever state they reached;
+    /// a later caller (a repeated Ctrl-C) waits for the same teardown instead of skipping it.
+    func tearDown(reason: String) async {
+        let task = lock.withLock { () -> Task<Void, Never> in
+            if let teardown { return teardown }
+            // Detached: cancellation (Ctrl-C) of the caller must not stop the teardown itself.
+            let task = Task.detached { [self] in await terminateAll(reason: reason) }
+            teardown = task
+            return task
+        }
+        await task.value
     }
 
-    /// Terminates every instance of this run's launches, once, whatever state they reached.
-    func tearDown(reason: String) async {
-        guard markTornDown() else { return }
+    private func terminateAll(reason: String) async {
         let started = ContinuousClock.now
-        // Detached: cancellation (Ctrl-C) of the caller must not stop the teardown itself.
-        let (terminated, failures) = await Task.detached { [automation, runIds] in
-            var terminated = 0
-            var failures: [String] = []
-            for runId in runIds {
-                do {
-                    terminated += try await automation.terminateRun(runId: runId).count
-                } catch {
-                    failures.append("run \(runId): \(error)")
-                }
+        var terminated = 0
+        var failures: [String] = []
+        for runId in runIds {
+            do {
+                terminated += try await automation.terminateRun(runId: runId).count
+            } catch {
+                failures.append("run \(runId): \(error)")
             }
-            return (terminated, failures)
-        }.value
+        }
         if failures.isEmpty {
             note("terminated \(terminated) instances (\(reason)) in \(Self.seconds(ContinuousClock.now - started))")
         } else {
