@@ -59,6 +59,11 @@ public final class SyncDestination: @unchecked Sendable {
                 }
             }
             try writer!.apply(actions)
+            // A sync that ends with a file half-sent must not be reported as done: the file
+            // keeps its old version (the next sync sends it again), and the controller hears so.
+            if save, case let unfinished = writer!.unfinishedUploads, unfinished > 0 {
+                throw SyncError(.badData, "the sync ended with \(unfinished) large file(s) not completely sent; they keep their old content, sync again")
+            }
         }
     }
 }

@@ -38,6 +38,9 @@ public final class TreeWriter {
         }
     }
 
+    /// Large-file uploads begun and not yet complete.
+    public var unfinishedUploads: Int { uploads.count }
+
     /// Drops unfinished large-file uploads and their temporary files.
     public func abandonUploads() {
         for (_, upload) in uploads {

@@ -100,3 +100,22 @@ final class Cut: @unchecked Sendable {
         return true
     }
 }
+
+@Suite("the agent never reports an unfinished sync as done")
+struct UnfinishedSyncTests {
+    @Test("a sync that ends with a large file half-sent is an error; the file keeps its old content and no temporary file stays")
+    func saveWithAnUnfinishedUpload() throws {
+        let dst = try TreeFixture.temporary("dst")
+        defer { dst.remove() }
+        let path = try #require(SyncPath("big.bin"))
+        FileIO.writeAtomically(dst.root + "/big.bin", Array("old".utf8))
+        let destination = try SyncDestination.open(dst.root, cacheDirectory: nil)
+        _ = try destination.scan()
+        // The first of two pieces, then the batch that ends the sync: the second piece never came.
+        let first = SyncAction.chunk(.init(path: path, mode: 0o644, upload: 7, offset: 0, totalSize: 8, finalDigest: nil, data: Array("1234".utf8)))
+        #expect(throws: SyncError.self) { try destination.apply([first], save: true) }
+        #expect(FileIO.readWhole(dst.root + "/big.bin", limit: 100) == Array("old".utf8))
+        let names = try FileManager.default.contentsOfDirectory(atPath: dst.root)
+        #expect(names == ["big.bin"], "\(names)")
+    }
+}

@@ -85,6 +85,14 @@ public struct TargetSync: Sendable {
                 if inFlight.count >= maxInFlight { filesDone += try await inFlight.removeFirst().value }
                 let batch = SyncBatch.encode(actions)
                 let save = saveWithContent && next == nil
+                // "save" ends the sync on the agent, which then drops unfinished uploads. Batches
+                // in flight are sent from separate tasks, in no set order: the saving one must
+                // wait until every other batch has been applied, or a large file's last pieces
+                // can arrive after it and never be renamed into place.
+                if save {
+                    for task in inFlight { filesDone += try await task.value }
+                    inFlight = []
+                }
                 let files = actions.reduce(0) { n, a in
                     switch a {
                     case .file: n + 1
