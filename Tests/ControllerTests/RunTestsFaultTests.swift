@@ -62,7 +62,7 @@ struct RunTestsFaultTests {
         // Tests long enough (30 × 2 s on 2 slots) that the run is still going when Ctrl-C comes, however loaded the machine.
         let running = try harness.start(suite.arguments + ["--target", "local:2", "--junit", junit.path], env: ["FAULT_SLEEP": "2"])
         try await Self.waitForResults(running, 1)
-        try #require(running.process.isRunning, "the run ended before the Ctrl-C")
+        try #require(running.process.isRunning, "the run ended before the Ctrl-C: \(running.soFar)")
         kill(running.process.processIdentifier, SIGINT)
         let result = try await running.wait(hangGuard: 120)
         #expect(result.status == 130, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
@@ -178,7 +178,7 @@ struct RunTestsFaultTests {
         let running = try harness.start(suite.arguments + ["--target", "local:1", "--target", "local:1", "--lost-after", "3",
                                                            "--json-report", json.path], env: ["FAULT_SLEEP": "1"])
         try await Self.waitForResults(running, 1)
-        try #require(running.process.isRunning, "the run ended before the fault")
+        try #require(running.process.isRunning, "the run ended before the fault: \(running.soFar)")
         let agents = ProcessTable.children(of: running.process.processIdentifier).filter { $0.name.hasPrefix("automation-age") }
         #expect(agents.count == 2)
         let victim = try #require(agents.first)

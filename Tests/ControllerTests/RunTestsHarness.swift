@@ -82,6 +82,12 @@ struct RunTestsHarness {
         let stderrPath: URL
 
         var stdoutSoFar: String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }
+        var stderrSoFar: String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
+        /// What the run said so far and how it ended, for a failure message.
+        var soFar: String {
+            let status = process.isRunning ? "running" : "exit \(process.terminationStatus)"
+            return "\(status)\nstdout: \(stdoutSoFar)\nstderr: \(stderrSoFar)"
+        }
 
         /// Waits for the run to end; one that hangs for `hangGuard` seconds is killed and fails the test.
         func wait(hangGuard: Double = 900) async throws -> Outcome {

@@ -84,7 +84,7 @@ struct RunTestsSSHFaultTests {
         defer { rig.tearDown() }
         let running = try rig.start(lostAfter: 30, sleep: 1)
         try await rig.waitForRemoteResults(running, 1)
-        try #require(running.process.isRunning, "the run ended before the partition")
+        try #require(running.process.isRunning, "the run ended before the partition: \(running.soFar)")
         try rig.proxy.send("pause")
         try await Task.sleep(for: .seconds(10))
         try rig.proxy.send("resume")
@@ -145,7 +145,7 @@ struct RunTestsSSHFaultTests {
             defer { rig.tearDown() }
             let running = try rig.start(lostAfter: 30, sleep: 1)
             try await rig.waitForRemoteResults(running, 1)
-            try #require(running.process.isRunning, "\(fault): the run ended before the fault")
+            try #require(running.process.isRunning, "\(fault): the run ended before the fault: \(running.soFar)")
             if fault == "connection" {
                 try rig.proxy.send("kill")
             } else {
