@@ -101,8 +101,9 @@ enum AgentBinaryLocator {
 }
 
 /// deploy/testhost/tcp-fault-proxy.py in front of a TCP port: stalls,
-/// delays and cuts connections on command.
-final class FaultProxy {
+/// delays and cuts connections on command. Unchecked Sendable: a test sends
+/// one command at a time, from its task or its fault-injecting thread, never both.
+final class FaultProxy: @unchecked Sendable {
     let port: Int
     private let process: Process
     private let commands: FileHandle

@@ -61,9 +61,9 @@ struct RunTestsFaultTests {
         let junit = harness.scratch.appendingPathComponent("j.xml")
         // Tests long enough (30 × 2 s on 2 slots) that the run is still going when Ctrl-C comes, however loaded the machine.
         let running = try harness.start(suite.arguments + ["--target", "local:2", "--junit", junit.path], env: ["FAULT_SLEEP": "2"])
-        try await Self.waitForResults(running, 1)
-        try #require(running.process.isRunning, "the run ended before the Ctrl-C: \(running.soFar)")
-        kill(running.process.processIdentifier, SIGINT)
+        let pid = running.process.processIdentifier
+        let interrupted = await running.inject(when: { $0.components(separatedBy: "PASS ").count > 1 }) { kill(pid, SIGINT) }
+        try #require(interrupted, "the run ended before the Ctrl-C: \(running.soFar)")
         let result = try await running.wait(hangGuard: 120)
         #expect(result.status == 130, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
         let last = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -177,13 +177,17 @@ struct RunTestsFaultTests {
         let json = harness.scratch.appendingPathComponent("r.jsonl")
         let running = try harness.start(suite.arguments + ["--target", "local:1", "--target", "local:1", "--lost-after", "3",
                                                            "--json-report", json.path], env: ["FAULT_SLEEP": "1"])
-        try await Self.waitForResults(running, 1)
-        try #require(running.process.isRunning, "the run ended before the fault: \(running.soFar)")
-        let agents = ProcessTable.children(of: running.process.processIdentifier).filter { $0.name.hasPrefix("automation-age") }
-        #expect(agents.count == 2)
-        let victim = try #require(agents.first)
-        kill(victim.pid, SIGSTOP)
-        defer { kill(victim.pid, SIGCONT) }  // it then sees its session closed and exits
+        let pid = running.process.processIdentifier
+        let agents = Locked<[Int32]>([])
+        let stopped = await running.inject(when: { $0.components(separatedBy: "PASS ").count > 1 }) {
+            let found = ProcessTable.children(of: pid).filter { $0.name.hasPrefix("automation-age") }.map(\.pid)
+            agents.set(found)
+            if let victim = found.first { kill(victim, SIGSTOP) }
+        }
+        try #require(stopped, "the run ended before the fault: \(running.soFar)")
+        #expect(agents.value.count == 2)
+        let victim = try #require(agents.value.first)
+        defer { kill(victim, SIGCONT) }  // it then sees its session closed and exits
         let result = try await running.wait(hangGuard: 120)
         #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
         #expect(result.stderr.contains("no answer to a ping for 3 s"))
@@ -240,4 +244,13 @@ struct RunTestsFaultTests {
         #expect(events.contains { $0["status"] as? String == "fail" && $0["infrastructure"] as? Bool == true })
         #expect(!result.stdout.contains("flaky"))
     }
+}
+
+/// A value a watcher thread sets and the test reads afterwards.
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
+    func set(_ value: T) { lock.lock(); stored = value; lock.unlock() }
 }

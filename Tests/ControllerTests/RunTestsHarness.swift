@@ -83,6 +83,24 @@ struct RunTestsHarness {
 
         var stdoutSoFar: String { (try? String(contentsOf: stdoutPath, encoding: .utf8)) ?? "" }
         var stderrSoFar: String { (try? String(contentsOf: stderrPath, encoding: .utf8)) ?? "" }
+        /// Waits, on a thread of its own, until `ready(stdout so far)` holds, then runs `fault`
+        /// there too; false (and no fault) when the run ended first. A thread, not a task: a
+        /// test elsewhere that blocks the cooperative pool (two threads on two cores) must not
+        /// hold the fault back until the run is over.
+        func inject(when ready: @escaping @Sendable (String) -> Bool, timeout: Double = 300,
+                    _ fault: @escaping @Sendable () -> Void) async -> Bool {
+            let run = UncheckedRun(self)
+            return await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+                Thread {
+                    let deadline = Date().addingTimeInterval(timeout)
+                    while run.value.process.isRunning && !ready(run.value.stdoutSoFar) && Date() < deadline { usleep(10_000) }
+                    guard run.value.process.isRunning && ready(run.value.stdoutSoFar) else { return done.resume(returning: false) }
+                    fault()
+                    done.resume(returning: true)
+                }.start()
+            }
+        }
+
         /// What the run said so far and how it ended, for a failure message.
         var soFar: String {
             let status = process.isRunning ? "running" : "exit \(process.terminationStatus)"
@@ -161,6 +179,12 @@ struct RunTestsHarness {
         process.waitUntilExit()
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
+}
+
+/// A running `automation` handed to a watcher thread (Process is not Sendable; the thread only reads it).
+struct UncheckedRun: @unchecked Sendable {
+    let value: RunTestsHarness.Running
+    init(_ value: RunTestsHarness.Running) { self.value = value }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

@@ -53,6 +53,9 @@ struct RunTestsSSHFaultTests {
             return passed.sorted() == (0..<suite.count).map { String(format: "t%02d", $0) }
         }
 
+        /// What a result from the SSH slot looks like on stdout.
+        var remoteMarker: String { "[127.0.0.1#" }
+
         func remoteResults(_ running: RunTestsHarness.Running) -> Int {
             running.stdoutSoFar.components(separatedBy: "[127.0.0.1#").count - 1
         }
@@ -83,9 +86,9 @@ struct RunTestsSSHFaultTests {
         let rig = try Rig(count: 16)
         defer { rig.tearDown() }
         let running = try rig.start(lostAfter: 30, sleep: 1)
-        try await rig.waitForRemoteResults(running, 1)
-        try #require(running.process.isRunning, "the run ended before the partition: \(running.soFar)")
-        try rig.proxy.send("pause")
+        let proxy = rig.proxy, remote = rig.remoteMarker
+        let paused = await running.inject(when: { $0.contains(remote) }) { try? proxy.send("pause") }
+        try #require(paused, "the run ended before the partition: \(running.soFar)")
         try await Task.sleep(for: .seconds(10))
         try rig.proxy.send("resume")
         let result = try await running.wait(hangGuard: 300)
@@ -108,10 +111,15 @@ struct RunTestsSSHFaultTests {
         defer { rig.tearDown() }
         // Long enough tests that the run is still going when the fault comes, however loaded the machine.
         let running = try rig.start(lostAfter: 4, sleep: 2)
-        try await rig.waitForRemoteResults(running, 1)
-        let stopped = rig.host.connectionPids()
-        try #require(!stopped.isEmpty && running.process.isRunning, "no sshd connection to stop")
-        for pid in stopped { kill(pid, SIGSTOP) }
+        let host = rig.host, remote = rig.remoteMarker
+        let connections = Locked<[Int32]>([])
+        let injected = await running.inject(when: { $0.contains(remote) }) {
+            let pids = host.connectionPids()
+            connections.set(pids)
+            for pid in pids { kill(pid, SIGSTOP) }
+        }
+        let stopped = connections.value
+        try #require(injected && !stopped.isEmpty, "no sshd connection to stop: \(running.soFar)")
         let result = try await running.wait(hangGuard: 120)
         for pid in stopped { kill(pid, SIGCONT) }
         #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
@@ -126,11 +134,16 @@ struct RunTestsSSHFaultTests {
         let rig = try Rig(count: 12)
         defer { rig.tearDown() }
         let running = try rig.start(lostAfter: 4, sleep: 2)
-        try await rig.waitForRemoteResults(running, 1)
-        try #require(running.process.isRunning)
-        let agents = rig.agent.pids()
+        let agent = rig.agent, remote = rig.remoteMarker
+        let stopped = Locked<[Int32]>([])
+        let injected = await running.inject(when: { $0.contains(remote) }) {
+            let pids = agent.pids()
+            stopped.set(pids)
+            for pid in pids { kill(pid, SIGSTOP) }
+        }
+        try #require(injected, "the run ended before the fault: \(running.soFar)")
+        let agents = stopped.value
         #expect(agents.count == 1)
-        for pid in agents { kill(pid, SIGSTOP) }
         let result = try await running.wait(hangGuard: 120)
         #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
         #expect(result.stderr.contains("no answer to a ping"))
@@ -144,13 +157,15 @@ struct RunTestsSSHFaultTests {
             let rig = try Rig(count: 12)
             defer { rig.tearDown() }
             let running = try rig.start(lostAfter: 30, sleep: 1)
-            try await rig.waitForRemoteResults(running, 1)
-            try #require(running.process.isRunning, "\(fault): the run ended before the fault: \(running.soFar)")
-            if fault == "connection" {
-                try rig.proxy.send("kill")
-            } else {
-                for pid in rig.agent.pids() { kill(pid, SIGKILL) }
+            let proxy = rig.proxy, agent = rig.agent, remote = rig.remoteMarker
+            let injected = await running.inject(when: { $0.contains(remote) }) {
+                if fault == "connection" {
+                    try? proxy.send("kill")
+                } else {
+                    for pid in agent.pids() { kill(pid, SIGKILL) }
+                }
             }
+            try #require(injected, "\(fault): the run ended before the fault: \(running.soFar)")
             let result = try await running.wait(hangGuard: 120)
             #expect(result.status == 3, "\(fault): stdout: \(result.stdout)\nstderr: \(result.stderr)")
             #expect(result.stderr.contains("lost slot 127.0.0.1#"), "\(fault)")
