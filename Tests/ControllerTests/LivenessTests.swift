@@ -46,7 +46,8 @@ struct LivenessTests {
         let client = try await Self.agent()
         defer { client.close() }
         let current = SlotExec()
-        let call = try current.start(client, ExecParams(argv: ["sleep", "30"], killGraceMs: 500))
+        // Long enough that the cancel (sent from a task) lands even when other suites keep the pool busy.
+        let call = try current.start(client, ExecParams(argv: ["sleep", "600"], killGraceMs: 500))
         #expect(!current.enforce(limit: 3600))
         try await Task.sleep(for: .milliseconds(1100))
         #expect(current.enforce(limit: 1))

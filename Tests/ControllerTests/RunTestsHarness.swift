@@ -161,6 +161,14 @@ struct RunTestsHarness {
         }
     }
 
+    /// `shell` on a thread of its own: for steps that take seconds, so they do not hold
+    /// one of the cooperative pool's two threads (on two cores) while they wait.
+    static func shellOffPool(_ argv: [String], cwd: URL? = nil, env: [String: String] = [:]) async -> (status: Int32, output: String) {
+        await withCheckedContinuation { done in
+            Thread { done.resume(returning: shell(argv, cwd: cwd, env: env)) }.start()
+        }
+    }
+
     private static func shellThrowing(_ argv: [String], cwd: URL?, env: [String: String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : (which(argv[0]) ?? argv[0]))

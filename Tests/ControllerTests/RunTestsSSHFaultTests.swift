@@ -87,10 +87,13 @@ struct RunTestsSSHFaultTests {
         defer { rig.tearDown() }
         let running = try rig.start(lostAfter: 30, sleep: 1)
         let proxy = rig.proxy, remote = rig.remoteMarker
-        let paused = await running.inject(when: { $0.contains(remote) }) { try? proxy.send("pause") }
-        try #require(paused, "the run ended before the partition: \(running.soFar)")
-        try await Task.sleep(for: .seconds(10))
-        try rig.proxy.send("resume")
+        // The whole partition on the injecting thread: a starved test task must not stretch it past --lost-after.
+        let partitioned = await running.inject(when: { $0.contains(remote) }) {
+            try? proxy.send("pause")
+            Thread.sleep(forTimeInterval: 10)
+            try? proxy.send("resume")
+        }
+        try #require(partitioned, "the run ended before the partition: \(running.soFar)")
         let result = try await running.wait(hangGuard: 300)
         #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
         #expect(!result.stderr.contains("lost"))

@@ -28,9 +28,9 @@ final class TestCloudFixture: @unchecked Sendable {
     /// `environment` goes to the cloud itself (moto's settings).
     static func with<T>(environment cloudEnvironment: [String: String] = [:], _ body: (TestCloudFixture) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("testcloud-\(UUID().uuidString.prefix(8))")
-        let up = RunTestsHarness.shell([script.appendingPathComponent("up").path, directory.path], env: cloudEnvironment)
+        let up = await RunTestsHarness.shellOffPool([script.appendingPathComponent("up").path, directory.path], env: cloudEnvironment)
         guard up.status == 0 else {
-            _ = RunTestsHarness.shell([script.appendingPathComponent("down").path, directory.path])
+            _ = await RunTestsHarness.shellOffPool([script.appendingPathComponent("down").path, directory.path])
             throw HarnessError("deploy/testcloud/up failed (\(up.status)):\n\(up.output)")
         }
         var environment: [String: String] = [:]
@@ -40,12 +40,18 @@ final class TestCloudFixture: @unchecked Sendable {
             environment[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
         }
         let fixture = TestCloudFixture(directory: directory, environment: environment)
-        defer { fixture.down() }
-        return try await body(fixture)
+        do {
+            let result = try await body(fixture)
+            await fixture.down()
+            return result
+        } catch {
+            await fixture.down()
+            throw error
+        }
     }
 
-    func down() {
-        _ = RunTestsHarness.shell([Self.script.appendingPathComponent("down").path, directory.path])
+    func down() async {
+        _ = await RunTestsHarness.shellOffPool([Self.script.appendingPathComponent("down").path, directory.path])
     }
 
     /// Machines the simulated cloud runs now (one directory per live instance).
