@@ -30,9 +30,7 @@ final class CloudRun: @unchecked Sendable {
     /// instances down afterwards however `body` ends.
     static func with(_ specs: [TargetSpec], options: AWSTargetOptions, targets: TargetOptions, global: GlobalOptions,
                      jobs: Int?, logger: Logger, _ body: ([TargetSpec]) async throws -> Int32) async throws -> Int32 {
-        let cloudTargets = specs.compactMap { spec -> TargetSpec.AWSTarget? in
-            if case .aws(let target) = spec { target } else { nil }
-        }
+        let cloudTargets = specs.compactMap(\.awsTarget)
         guard !cloudTargets.isEmpty else { return try await body(specs) }
 
         let automation = try await options.aws.automation(global: global, logger: logger)
@@ -77,9 +75,7 @@ final class CloudRun: @unchecked Sendable {
         let cidr = if let sshCidr = options.sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
         let distro = try Distro.named(options.distro)
         let ttl = try DurationParser.parse(options.instanceTTL, flag: "--instance-ttl")
-        let cloud = specs.enumerated().compactMap { index, spec -> (Int, TargetSpec.AWSTarget)? in
-            if case .aws(let target) = spec { (index, target) } else { nil }
-        }
+        let cloud = specs.enumerated().compactMap { index, spec in spec.awsTarget.map { (index, $0) } }
         note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", ")) "
              + "in \(automation.region) (namespace \(automation.ownership.namespace), expire in \(options.instanceTTL))")
         let launched = try await withThrowingTaskGroup(of: (Int, LaunchResult).self) { group in

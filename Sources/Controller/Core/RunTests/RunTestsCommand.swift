@@ -125,8 +125,7 @@ struct RunTestsCommand: AsyncParsableCommand {
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
             let specs = try targets.specs()
-            let fleets = specs.compactMap { spec -> CloudPlan.Fleet? in
-                guard case .aws(let target) = spec else { return nil }
+            let fleets = specs.compactMap(\.awsTarget).map { target in
                 let type = target.instanceType ?? cloud.instanceType
                 return CloudPlan.Fleet(count: target.count, instanceType: type, slotsPerInstance: jobs ?? InstanceTypes.vcpus(type) ?? 1)
             }

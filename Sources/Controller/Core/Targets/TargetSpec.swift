@@ -121,6 +121,11 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The `aws:N` request, for targets that are one.
+    public var awsTarget: AWSTarget? {
+        if case .aws(let target) = self { target } else { nil }
+    }
+
     /// A host name for reports.
     public var hostName: String {
         switch self {
