@@ -36,7 +36,9 @@ extension RunSession {
         let runners = try await withThrowingTaskGroup(of: (Int, String, SyncSummary).self) { group in
             for (index, target) in targets.enumerated() {
                 group.addTask {
-                    let dir = try await Self.syncDirectory(target.client, project: project)
+                    let dir = if let root = target.spec.workRoot { root + "/src" } else {
+                        try await Self.syncDirectory(target.client, project: project)
+                    }
                     let summary = try await TargetSync(target: target.spec.description, client: target.client, destination: dir).run(tree)
                     return (index, dir, summary)
                 }
