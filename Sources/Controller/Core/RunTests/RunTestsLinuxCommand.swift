@@ -48,6 +48,9 @@ struct RunTestsLinuxCommand: AsyncParsableCommand {
         guard targets.targetTexts.isEmpty else {
             throw ValidationError("run-tests-linux launches its own instances; for hosts you have, use run-tests --runner mercurial --target …")
         }
+        guard cloud.image == nil else {
+            throw ValidationError("run-tests-linux launches from the dev image; for another image use run-tests --runner mercurial --target aws:N --image …")
+        }
         guard (1...256).contains(instances) else { throw ValidationError("--instances takes 1 to 256, got \(instances)") }
         guard Self.pythonPath(pythonVersion) != nil else {
             throw ValidationError("--python-version takes \(Self.pythonVersions); got '\(pythonVersion)'")

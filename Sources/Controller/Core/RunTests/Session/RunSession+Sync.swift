@@ -31,6 +31,7 @@ extension RunSession {
         let selection = try await offPool {
             try SourceSelection.resolve(source: nil, cwd: FileManager.default.currentDirectoryPath, includeVCS: false)
         }
+        FileHandle.standardError.write(Data("syncing \(selection.root) to \(targets.count) target\(targets.count == 1 ? "" : "s")\n".utf8))
         let tree = try await SourceTree.scan(selection, excludes: ExcludeRules([]), cacheDirectory: try? command.global.state.directory("cache/sync"))
         let project = projectName
         let runners = try await withThrowingTaskGroup(of: (Int, String, SyncSummary).self) { group in
