@@ -18,12 +18,15 @@ final class CloudRun: @unchecked Sendable {
     private let lock = NSLock()
     /// The one teardown (or, with --keep, the decision to skip it) that every path awaits.
     private var teardown: Task<Void, Never>?
+    /// Held here because the teardown runs detached, outside the task-local recorder.
+    private let phases: PhaseRecorder?
 
     private init(automation: AWSAutomation, options: AWSTargetOptions, runIds: [String], logger: Logger) {
         self.automation = automation
         self.options = options
         self.runIds = runIds
         self.logger = logger
+        self.phases = PhaseRecorder.current
     }
 
     /// Runs `body` with `specs` where every `aws:N` became N `ssh://` targets, and tears the
@@ -33,7 +36,9 @@ final class CloudRun: @unchecked Sendable {
         let cloudTargets = specs.compactMap(\.awsTarget)
         guard !cloudTargets.isEmpty else { return try await body(specs) }
 
-        let automation = try await options.aws.automation(global: global, logger: logger)
+        PhaseRecorder.current?.begin(.launch)
+        let automation = try await options.aws.automation(global: global, logger: logger,
+                                                          metrics: PhaseRecorder.current?.awsCalls ?? AWSCallMetrics())
         let run = CloudRun(automation: automation, options: options, runIds: cloudTargets.map { _ in RunRecord.newRunId() }, logger: logger)
         let teardownID = ExitTeardowns.shared.register { await run.tearDown(reason: "interrupted") }
         defer { ExitTeardowns.shared.remove(teardownID) }
@@ -76,6 +81,7 @@ final class CloudRun: @unchecked Sendable {
         let distro = try Distro.named(options.distro)
         let ttl = try DurationParser.parse(options.instanceTTL, flag: "--instance-ttl")
         let cloud = specs.enumerated().compactMap { index, spec in spec.awsTarget.map { (index, $0) } }
+        phases?.begin(.launch, at: started)
         note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", ")) "
              + "in \(automation.region) (namespace \(automation.ownership.namespace), expire in \(options.instanceTTL))")
         let launched = try await withThrowingTaskGroup(of: (Int, LaunchResult).self) { group in
@@ -104,9 +110,12 @@ final class CloudRun: @unchecked Sendable {
                                            identity: key)))
             }
         }
+        phases?.end(.launch)
         let instances = resolved.count - (specs.count - cloud.count)
         note("\(instances) instances running after \(Self.seconds(ContinuousClock.now - started)); waiting for SSH")
         let boot = try DurationParser.parse(options.bootTimeout, flag: "--boot-timeout")
+        // Each host ends `connect` when its sshd answers (RemoteAgentHost), then `deploy`.
+        phases?.begin(.connect)
         resolved = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
             for (index, spec) in resolved.enumerated() {
                 guard case .ssh(let address) = spec, address.identity == key else { continue }
@@ -175,7 +184,9 @@ final class CloudRun: @unchecked Sendable {
         let task = lock.withLock { () -> Task<Void, Never> in
             if let teardown { return teardown }
             // Detached: cancellation (Ctrl-C) of the caller must not stop the teardown itself.
-            let task = Task.detached { [self] in await terminateAll(reason: reason) }
+            let task = Task.detached { [self] in
+                if let phases { await phases.measure(.teardown) { await terminateAll(reason: reason) } } else { await terminateAll(reason: reason) }
+            }
             teardown = task
             return task
         }
