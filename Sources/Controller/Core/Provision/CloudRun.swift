@@ -18,6 +18,9 @@ final class CloudRun: @unchecked Sendable {
     private let lock = NSLock()
     /// The one teardown (or, with --keep, the decision to skip it) that every path awaits.
     private var teardown: Task<Void, Never>?
+    /// The instances each completed launch returned, by run id: teardown terminates these
+    /// directly; a run id missing here (launch failed or interrupted) is searched for.
+    private var launchedIds: [String: [String]] = [:]
     /// Held here because the teardown runs detached, outside the task-local recorder.
     private let phases: PhaseRecorder?
 
@@ -91,7 +94,10 @@ final class CloudRun: @unchecked Sendable {
                 group.addTask { (position, try await self.automation.launch(request)) }
             }
             var results: [Int: LaunchResult] = [:]
-            for try await (position, result) in group { results[position] = result }
+            for try await (position, result) in group {
+                results[position] = result
+                lock.withLock { launchedIds[runIds[position]] = result.run.instances.map(\.id) }
+            }
             return results
         }
         let key = automation.state.clientKeyPath(namespace: automation.ownership.namespace).path
@@ -199,7 +205,11 @@ final class CloudRun: @unchecked Sendable {
         var failures: [String] = []
         for runId in runIds {
             do {
-                terminated += try await automation.terminateRun(runId: runId).count
+                if let ids = lock.withLock({ launchedIds[runId] }) {
+                    terminated += try await automation.terminateLaunched(runId: runId, instanceIds: ids).count
+                } else {
+                    terminated += try await automation.terminateRun(runId: runId).count
+                }
             } catch {
                 failures.append("run \(runId): \(error)")
             }
