@@ -68,6 +68,7 @@ struct CloudRunPhasesTests {
         defer { harness.cleanUp() }
         try await TestCloudFixture.with { cloud in
             var totals: [Int] = []
+            var secondCalls: [String: Int] = [:]
             for round in ["empty account", "account state recorded"] {
                 let outcome = try await harness.run(RunTestsHarness.sampleSuite + ["--target", "aws:2:t3.micro"], env: cloud.environment)
                 #expect(outcome.status == 0, "\(round): \(outcome.stderr)\n\(cloud.log)")
@@ -80,10 +81,12 @@ struct CloudRunPhasesTests {
                 #expect(phases.awsCalls["RunInstances"] == 1 && phases.awsCalls["TerminateInstances"] == 1, "\(round): \(phases.awsCalls)")
                 #expect(phases.awsCallsTotal == phases.awsCalls.values.reduce(0, +))
                 totals.append(phases.awsCallsTotal)
+                secondCalls = phases.awsCalls
             }
             // The first run creates the key pair, group, role and profile; the second only launches and terminates.
             #expect(totals[0] > totals[1], "\(totals)")
             #expect(totals[1] <= 8, "AWS calls with the account state recorded: \(totals[1])")
+            #expect(secondCalls["GetCallerIdentity"] == nil, "the namespace is remembered for these credentials: \(secondCalls)")
             #expect(try await cloud.waitUntilNoMachines(), "machines left: \(cloud.machines)")
         }
     }
