@@ -41,10 +41,24 @@ export AUTOMATION_STATE="$work/state"
 results="$work/results.tsv"
 : > "$results"
 
+# The cloud removes a terminated instance's machine a few seconds after the run
+# has ended (its daemon works one machine at a time), and boots the next run's
+# machines only after that: each run starts from an idle cloud, so that one
+# run's teardown is not measured as the next one's boot.
+idle() {
+    i=0
+    while [ -n "$(ls "$cloud/machines" 2>/dev/null)" ]; do
+        [ $i -lt 1200 ] || { echo "cloud benchmark: machines still up after 120 s: $(ls "$cloud/machines")" >&2; exit 1; }
+        sleep 0.1
+        i=$((i + 1))
+    done
+}
+
 # run LABEL ARGS...: one run-tests; appends LABEL<TAB>phases.json<TAB>makespan<TAB>lower bound<TAB>exit.
 run() {
     label=$1
     shift
+    idle
     status=0
     "$automation" run-tests --runner command --list-command examples/sample-suite/list-tests \
         --test-command 'examples/sample-suite/run-test {test}' "$@" > "$work/out" 2> "$work/err" || status=$?
@@ -71,6 +85,7 @@ for i in $(seq "$reps"); do
     run "4 hosts x 1 slot" --target aws:4:t3.micro --jobs 1
     run "1 host x 4 slots" --target aws:1:t3.micro --jobs 4
 done
+idle
 echo "end $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(load)" >&2
 
 python3 - "$results" <<'EOF'
