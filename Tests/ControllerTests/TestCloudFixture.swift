@@ -69,6 +69,26 @@ final class TestCloudFixture: @unchecked Sendable {
         return true
     }
 
+    /// Every instance moto knows in the cloud's first region, with its state (`running`, `terminated`, …).
+    func instanceStates() async throws -> [String: String] {
+        let script = """
+            import boto3, os
+            ec2 = boto3.client("ec2", region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+            for page in ec2.get_paginator("describe_instances").paginate():
+                for reservation in page["Reservations"]:
+                    for instance in reservation["Instances"]:
+                        print(instance["InstanceId"], instance["State"]["Name"])
+            """
+        let result = await RunTestsHarness.shellOffPool(["python3", "-c", script], env: environment)
+        guard result.status == 0 else { throw HarnessError("describe_instances failed (\(result.status)): \(result.output)") }
+        var states: [String: String] = [:]
+        for line in result.output.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2 { states[String(fields[0])] = String(fields[1]) }
+        }
+        return states
+    }
+
     /// The testcloud's log, for failure messages.
     var log: String { (try? String(contentsOf: directory.appendingPathComponent("testcloud.log"), encoding: .utf8)) ?? "" }
 }

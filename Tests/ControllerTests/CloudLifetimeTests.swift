@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+/// Instances end themselves when nobody ends them (simulated cloud, deploy/testcloud):
+/// a killed controller's instances power off once their agents have been idle for
+/// `--instance-idle-timeout`, and any instance powers off at its `--ttl`. Powering off
+/// terminates them (InstanceInitiatedShutdownBehavior=terminate), as on EC2.
+@Suite("instances end themselves (simulated cloud)", .serialized, .timeLimit(.minutes(15)),
+       .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+struct CloudLifetimeTests {
+    /// Waits, with a generous bound that only guards against a hang, until moto reports every
+    /// instance terminated and the cloud has removed every machine; the states last seen.
+    func waitUntilAllTerminated(_ cloud: TestCloudFixture, bound: Double = 180) async throws -> [String: String] {
+        let deadline = Date().addingTimeInterval(bound)
+        var states = try await cloud.instanceStates()
+        while Date() < deadline {
+            if !states.isEmpty && states.values.allSatisfy({ $0 == "terminated" }) && cloud.machines.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(500))
+            states = try await cloud.instanceStates()
+        }
+        return states
+    }
+
+    @Test("a controller killed mid-run: its instance powers off after --instance-idle-timeout and is terminated")
+    func vanishedController() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            // Every test sleeps far longer than the idle timeout: only a vanished controller ends them.
+            let running = try harness.start(CloudRunTests.suite(test: "sleep 600") + [
+                "--target", "aws:1:t3.micro", "--instance-idle-timeout", "5s",
+            ], env: cloud.environment)
+            let deadline = Date().addingTimeInterval(300)
+            while !running.stderrSoFar.contains("running 6 tests") && running.process.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try #require(running.stderrSoFar.contains("running 6 tests"), "the run never started its tests: \(running.soFar)\n\(cloud.log)")
+            #expect(cloud.machines.count == 1)
+            kill(running.process.processIdentifier, SIGKILL)
+            _ = try await running.wait(hangGuard: 30)
+            #expect(!running.stderrSoFar.contains("terminated 1 instances"), "the controller itself must not have terminated it")
+
+            let states = try await waitUntilAllTerminated(cloud)
+            #expect(states.count == 1 && states.values.allSatisfy { $0 == "terminated" }, "moto: \(states)\n\(cloud.log)")
+            #expect(cloud.machines.isEmpty, "machines still up: \(cloud.machines)\n\(cloud.log)")
+            #expect(cloud.log.contains("powered itself off (shutdown behaviour terminate)"), "\(cloud.log)")
+        }
+    }
+
+    @Test("aws launch --ttl: the instance powers itself off at its expiry and is terminated")
+    func ttlExpiry() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let launch = try await harness.run(["aws", "launch", "--count", "1", "--instance-type", "t3.micro", "--ttl", "5s",
+                                                "--ssh-cidr", "127.0.0.1/32"], env: cloud.environment)
+            #expect(launch.status == 0, "\(launch.stderr)")
+            let states = try await waitUntilAllTerminated(cloud)
+            #expect(states.count == 1 && states.values.allSatisfy { $0 == "terminated" }, "moto: \(states)\n\(cloud.log)")
+            #expect(cloud.machines.isEmpty, "machines still up: \(cloud.machines)\n\(cloud.log)")
+            #expect(cloud.log.contains("powered itself off (shutdown behaviour terminate)"), "\(cloud.log)")
+        }
+    }
+
+    @Test("--instance-idle-timeout is range-checked")
+    func idleTimeoutRange() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        for bad in ["0", "soon", "366d", "-5"] {
+            let outcome = try await harness.run(CloudRunTests.suite() + ["--target", "aws:1", "--instance-idle-timeout", bad])
+            #expect(outcome.status == 64, "\(bad): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("--instance-idle-timeout"), "\(bad): \(outcome.stderr)")
+        }
+    }
+}
