@@ -47,6 +47,34 @@ struct CloudLifetimeTests {
         }
     }
 
+    @Test("a controller that stops answering (a laptop asleep): sshd drops it, then its instance powers off and is terminated")
+    func silentController() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let running = try harness.start(CloudRunTests.suite(test: "sleep 600") + [
+                "--target", "aws:1:t3.micro", "--instance-idle-timeout", "5s",
+            ], env: cloud.environment)
+            let pid = running.process.processIdentifier
+            defer {
+                kill(pid, SIGKILL)
+                kill(pid, SIGCONT)
+            }
+            let deadline = Date().addingTimeInterval(300)
+            while !running.stderrSoFar.contains("running 6 tests") && running.process.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try #require(running.stderrSoFar.contains("running 6 tests"), "the run never started its tests: \(running.soFar)\n\(cloud.log)")
+            // Stopped, its connections stay open (the kernel still acknowledges) but nothing answers
+            // sshd's keepalives: only the instance's own sshd settings can end its sessions.
+            kill(pid, SIGSTOP)
+            let states = try await waitUntilAllTerminated(cloud, bound: 300)
+            #expect(states.count == 1 && states.values.allSatisfy { $0 == "terminated" }, "moto: \(states)\n\(cloud.log)")
+            #expect(cloud.machines.isEmpty, "machines still up: \(cloud.machines)\n\(cloud.log)")
+            #expect(cloud.log.contains("powered itself off (shutdown behaviour terminate)"), "\(cloud.log)")
+        }
+    }
+
     @Test("aws launch --ttl: the instance powers itself off at its expiry and is terminated")
     func ttlExpiry() async throws {
         let harness = try RunTestsHarness()
