@@ -90,6 +90,61 @@ struct CloudLifetimeTests {
         }
     }
 
+    /// Waits (bounded: a hang guard, not a timing assertion) until the cloud's log holds `text` `count` times.
+    func waitForLog(_ cloud: TestCloudFixture, _ text: String, count: Int = 1, bound: Double = 120) async throws {
+        let deadline = Date().addingTimeInterval(bound)
+        while cloud.log.components(separatedBy: text).count - 1 < count {
+            guard Date() < deadline else { throw HarnessError("the cloud never logged \"\(text)\" \(count) times:\n\(cloud.log)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    static func isRegularFile(_ url: URL) -> Bool {
+        var info = stat()
+        return lstat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
+    @Test("a power-off request never outlives its boot: the stopped instance starts and stays up, its image does not carry it")
+    func staleRequestDropped() async throws {
+        try await TestCloudFixture.with { cloud in
+            // EC2's default shutdown behaviour, stop, keeps the disk with the request on it.
+            let launch = """
+                r = ec2.run_instances(ImageId=IMAGE, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                                      UserData="#cloud-boothook\\n#!/bin/sh\\nssh-keygen -A\\n")
+                print(r["Instances"][0]["InstanceId"])
+                """
+            let id = try await cloud.ec2("IMAGE = ec2.describe_images()['Images'][0]['ImageId']\n" + launch)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitForLog(cloud, "\(id) up at")
+            let request = cloud.machineDirectory(id).appendingPathComponent("upper/var/lib/testcloud/poweroff")
+            let shutdown = try await cloud.runInMachine(id, "PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin; shutdown -h now")
+            #expect(shutdown.status == 0, "\(shutdown.output)")
+            #expect(Self.isRegularFile(request), "the shutdown was not recorded on the machine's disk")
+            try await waitForLog(cloud, "\(id) stopped")
+            #expect(cloud.log.contains("\(id) powered itself off (shutdown behaviour stop)"), "\(cloud.log)")
+            #expect(try await cloud.instanceStates()[id] == "stopped")
+
+            let image = try await cloud.ec2("print(ec2.create_image(InstanceId='\(id)', Name='poweroff-request-test')['ImageId'])")
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            try await waitForLog(cloud, "image \(image) captured from \(id)")
+            let layer = cloud.directory.appendingPathComponent("images").appendingPathComponent(image)
+            #expect(!Self.isRegularFile(layer.appendingPathComponent("var/lib/testcloud/poweroff")), "the image captured the request")
+
+            let fromImage = try await cloud.ec2("IMAGE = '\(image)'\n" + launch).trimmingCharacters(in: .whitespacesAndNewlines)
+            _ = try await cloud.ec2("ec2.start_instances(InstanceIds=['\(id)'])")
+            try await waitForLog(cloud, "\(fromImage) up at")
+            try await waitForLog(cloud, "\(id) up at", count: 2)
+            // What the cloud's loop reads: no request on either booted disk, so neither powers off.
+            for instance in [id, fromImage] {
+                let stale = cloud.machineDirectory(instance).appendingPathComponent("upper/var/lib/testcloud/poweroff")
+                #expect(!Self.isRegularFile(stale), "\(instance) booted with a power-off request")
+            }
+            let states = try await cloud.instanceStates()
+            #expect(states[id] == "running" && states[fromImage] == "running", "\(states)\n\(cloud.log)")
+            #expect(cloud.log.components(separatedBy: "powered itself off").count - 1 == 1, "\(cloud.log)")
+        }
+    }
+
     @Test("--instance-idle-timeout is range-checked")
     func idleTimeoutRange() async throws {
         let harness = try RunTestsHarness()
