@@ -8,7 +8,9 @@ import SSH
 /// together, reached as ordinary `ssh://` targets with the namespace key and the host
 /// keys pinned at launch, and terminated on every way out (success, failing tests,
 /// errors, Ctrl-C, a second Ctrl-C) unless `--keep`. A controller that vanishes
-/// leaves them to their `--instance-ttl` (they power off, which terminates them).
+/// leaves them to their agents: with no controller for `--instance-idle-timeout`
+/// an agent powers its instance off, which terminates it (`--instance-ttl` is the
+/// backstop).
 final class CloudRun: @unchecked Sendable {
     private let automation: AWSAutomation
     private let options: AWSTargetOptions
@@ -83,6 +85,8 @@ final class CloudRun: @unchecked Sendable {
         let cidr = if let sshCidr = options.sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
         let distro = try Distro.named(options.distro)
         let ttl = try DurationParser.parse(options.instanceTTL, flag: "--instance-ttl")
+        // Kept instances outlive the run on purpose: their agents only exit when idle.
+        let powerOffWhenIdle: Int? = try options.keep ? nil : options.instanceIdleSeconds()
         let cloud = specs.enumerated().compactMap { index, spec in spec.awsTarget.map { (index, $0) } }
         var imageId = options.image
         var user = distro.defaultUser
@@ -122,8 +126,10 @@ final class CloudRun: @unchecked Sendable {
                 guard let address = instance.publicIp ?? instance.privateIp else {
                     throw AutomationAWSError("instance \(instance.id) has no address to connect to")
                 }
-                resolved.append(.ssh(.init(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(type),
-                                           identity: key)))
+                var target = TargetSpec.SSHAddress(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(type),
+                                                   identity: key)
+                target.powerOffWhenIdle = powerOffWhenIdle
+                resolved.append(.ssh(target))
             }
         }
         phases?.end(.launch)
