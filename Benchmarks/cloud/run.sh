@@ -97,7 +97,7 @@ for label, path, makespan, bound, status in rows:
     data = json.load(open(path))
     runs.setdefault(label, []).append((data, float(makespan or "nan"), float(bound or "nan"), status))
 
-order = ["launch", "connect", "deploy", "prepare", "sync", "build", "list", "run", "collect", "teardown"]
+order = ["image", "launch", "connect", "deploy", "prepare", "sync", "build", "list", "run", "collect", "teardown"]
 def phase(data, name):
     for p in data["phases"]:
         if p["name"] == name:
