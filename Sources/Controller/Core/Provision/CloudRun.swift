@@ -41,7 +41,8 @@ final class CloudRun: @unchecked Sendable {
         let cloudTargets = specs.compactMap(\.awsTarget)
         guard !cloudTargets.isEmpty else { return try await body(specs) }
 
-        PhaseRecorder.current?.begin(.launch)
+        // The account's calls open the first phase: the dev image's when there is one.
+        PhaseRecorder.current?.begin(options.devImage ? .image : .launch)
         let automation = try await options.aws.automation(global: global, logger: logger,
                                                           metrics: PhaseRecorder.current?.awsCalls ?? AWSCallMetrics())
         let run = CloudRun(automation: automation, options: options, runIds: cloudTargets.map { _ in RunRecord.newRunId() }, logger: logger)
@@ -92,7 +93,10 @@ final class CloudRun: @unchecked Sendable {
         var user = distro.defaultUser
         if options.devImage {
             phases?.begin(.image, at: started)
-            imageId = try await devImage(distro, cidr: cidr, targets: targets, global: global)
+            // The builder's own connect and deploy are part of the image, not of the run's phases.
+            imageId = try await PhaseRecorder.$current.withValue(nil) {
+                try await devImage(distro, cidr: cidr, targets: targets, global: global)
+            }
             phases?.end(.image)
             user = "hg"
             started = ContinuousClock.now
