@@ -154,27 +154,45 @@ struct RunTestsSSHFaultTests {
         #expect(try rig.passedOnce())
     }
 
-    @Test("a killed connection or agent loses the target at once; its tests run on the local slot; exit 3")
-    func connectionAndAgentKilled() async throws {
-        for fault in ["connection", "agent"] {
-            let rig = try Rig(count: 12)
-            defer { rig.tearDown() }
-            let running = try rig.start(lostAfter: 30, sleep: 1)
-            let proxy = rig.proxy, agent = rig.agent, remote = rig.remoteMarker
-            let injected = await running.inject(when: { $0.contains(remote) }) {
-                if fault == "connection" {
-                    try? proxy.send("kill")
-                } else {
-                    for pid in agent.pids() { kill(pid, SIGKILL) }
-                }
-            }
-            try #require(injected, "\(fault): the run ended before the fault: \(running.soFar)")
-            let result = try await running.wait(hangGuard: 120)
-            #expect(result.status == 3, "\(fault): stdout: \(result.stdout)\nstderr: \(result.stderr)")
-            #expect(result.stderr.contains("lost slot 127.0.0.1#"), "\(fault)")
-            #expect(result.stdout.split(separator: "\n").last == "12 passed, 0 failed, 0 skipped", "\(fault)")
-            #expect(try rig.passedOnce(), "\(fault)")
+    @Test("a connection killed mid-run (twice) is resumed: nothing re-run, nothing lost or duplicated; exit 0")
+    func connectionKilledResumes() async throws {
+        let rig = try Rig(count: 16)
+        defer { rig.tearDown() }
+        let running = try rig.start(lostAfter: 30, sleep: 1)
+        let proxy = rig.proxy, remote = rig.remoteMarker
+        let remoteResults: @Sendable (String) -> Int = { $0.components(separatedBy: remote).count - 1 }
+        // Killed while a test runs on the SSH slot, then again after the resumed session reported more.
+        let first = await running.inject(when: { remoteResults($0) >= 1 }) { try? proxy.send("kill") }
+        try #require(first, "the run ended before the first fault: \(running.soFar)")
+        let second = await running.inject(when: { remoteResults($0) >= 3 }) { try? proxy.send("kill") }
+        try #require(second, "the run ended before the second fault: \(running.soFar)")
+        let result = try await running.wait(hangGuard: 300)
+        #expect(result.status == 0, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "reconnected to ssh://").count - 1 == 2, "\(result.stderr)")
+        #expect(!result.stderr.contains("lost"), "\(result.stderr)")
+        #expect(!result.stdout.contains("lost targets"))
+        #expect(result.stdout.split(separator: "\n").last == "16 passed, 0 failed, 0 skipped")
+        #expect(try rig.passedOnce())
+        let events = try RunTestsHarness.events(rig.json)
+        #expect(events.allSatisfy { ($0["attempt"] as? Int) == 1 }, "a test ran again: \(events)")
+    }
+
+    @Test("a killed agent loses the target at once (its session is gone); its tests run on the local slot; exit 3")
+    func agentKilled() async throws {
+        let rig = try Rig(count: 12)
+        defer { rig.tearDown() }
+        let running = try rig.start(lostAfter: 30, sleep: 1)
+        let agent = rig.agent, remote = rig.remoteMarker
+        let injected = await running.inject(when: { $0.contains(remote) }) {
+            for pid in agent.pids() { kill(pid, SIGKILL) }
         }
+        try #require(injected, "the run ended before the fault: \(running.soFar)")
+        let result = try await running.wait(hangGuard: 120)
+        #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stderr.contains("lost slot 127.0.0.1#"))
+        #expect(result.stderr.contains("the session is gone"), "\(result.stderr)")
+        #expect(result.stdout.split(separator: "\n").last == "12 passed, 0 failed, 0 skipped")
+        #expect(try rig.passedOnce())
     }
 
     @Test("Ctrl-C over SSH: the first collects and removes both targets' scratch directories; exit 130")
