@@ -109,19 +109,28 @@ struct ResumeTests {
                 "the spill file outlived its session")
     }
 
-    @Test("past the grace period the session's processes are killed and a resume is told why")
+    @Test("past the grace period the session's processes are killed, its scratch directory removed, and a resume is told why")
     func graceExpiry() async throws {
         let scratch = try Scratch()
         let server = try Server(extra: ["--grace", "1"])
         let first = try RawConnection(port: server.port)
         let id = try session(first.hello(token: server.token))
         let pidFile = scratch.path + "/pid"
-        exec(first, id: 1, "echo $$ > \(pidFile); exec sleep 1000")
+        let work = scratch.path + "/run/slot-1"
+        first.send(#"{"type":"request","id":2,"op":"fs.mkdir","params":{"path":"\#(scratch.path)/run","scratch":true}}"#)
+        first.send(#"{"type":"request","id":3,"op":"fs.mkdir","params":{"path":"\#(work)"}}"#)
+        let made = first.lines(untilReplyTo: 3)  // file operations run in order, execs at once
+        #expect(made.allSatisfy { !String(decoding: $0, as: UTF8.self).contains("error") }, "\(made.map { String(decoding: $0, as: UTF8.self) })")
+        exec(first, id: 1, "echo data > \(work)/file; echo $$ > \(pidFile); exec sleep 1000")
         #expect(await AgentHarness.eventually { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
         let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(AgentHarness.isAlive(pid))
+        #expect(FileManager.default.fileExists(atPath: work + "/file"))
         first.drop()
         #expect(await AgentHarness.eventually(30) { !AgentHarness.isAlive(pid) }, "the session's process outlived the grace period")
+        #expect(await AgentHarness.eventually { !FileManager.default.fileExists(atPath: scratch.path + "/run") },
+                "the session's scratch directory outlived it")
+        #expect(FileManager.default.fileExists(atPath: pidFile), "more than the scratch directory was removed")
 
         let second = try RawConnection(port: server.port)
         let refusal = second.hello(token: server.token, resume: (id, 0))

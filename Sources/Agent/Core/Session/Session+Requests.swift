@@ -101,6 +101,9 @@ extension Session {
             reply(id, .success(.done(.shutdown)))
             end = .shutdown
         case .stat, .mkdir, .write, .read, .remove, .chmod, .chown, .symlink, .list, .syncScan, .syncApply:
+            if case .mkdir(let params) = request.body, params.scratch == true, !scratchDirectories.contains(params.path) {
+                scratchDirectories.append(params.path)
+            }
             fileOpsInFlight.insert(id)
             let mailbox = self.mailbox
             let body = request.body

@@ -60,6 +60,8 @@ final class Session {
     var ignoreThrough: UInt64 = 0
     /// Why the session ended, for a late resume.
     var endReason = "it ended"
+    /// Directories made with `mkdir` `scratch`: removed when the session ends.
+    var scratchDirectories: [String] = []
     let config: Configuration
     let registry: ProcessRegistry
     let mailbox: Mailbox
@@ -266,6 +268,10 @@ final class Session {
             exec.closeAll()
         }
         execs.removeAll()
+        // Whatever the controller did not remove itself (it may never come back).
+        for path in scratchDirectories {
+            _ = FileOperations.perform(.remove(RemoveParams(path: path, recursive: true, missingOK: true)))
+        }
         if resumable {
             switch end {
             case .shutdown: endReason = "the agent was shut down"

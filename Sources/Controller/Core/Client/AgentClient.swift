@@ -324,7 +324,17 @@ public final class AgentClient: Sendable {
         handshake?.resume(throwing: error)
         for waiter in calls.values { waiter.resume(throwing: error) }
         for exec in execs.values { exec.finish(.failure(error)) }
-        transport.close()
+        guard reconnector != nil, let bye = try? encoder.withLock({ try $0.encodeLine(ControllerMessage.bye) }) else {
+            return transport.close()
+        }
+        // An abandoned session (Ctrl-C twice, a lost target) should not wait out
+        // the agent's grace period if the agent can still hear us; a stuck
+        // transport is closed after a second all the same.
+        outbox.async {
+            try? transport.send(bye)
+            transport.close()
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { transport.close() }
     }
 }
 
