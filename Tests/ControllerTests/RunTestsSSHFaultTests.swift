@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 
-/// Faults on an SSH target (a private sshd on loopback, reached through a
-/// TCP proxy that can stall or cut the connection) next to a local slot:
-/// every test is accounted for exactly once, nothing hangs.
+/// Faults on an SSH target (a private sshd alone in a network namespace,
+/// reached through a TCP proxy that can stall or cut the connection) next
+/// to a local slot: every test is accounted for exactly once, nothing hangs.
 @Suite("run-tests SSH faults", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
 struct RunTestsSSHFaultTests {
     /// One test's setting: harness, sshd, proxy, a unique agent, a suite of `count` tests.
@@ -16,14 +16,16 @@ struct RunTestsSSHFaultTests {
         let json: URL
 
         init(count: Int) throws {
-            guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+            guard FaultSSHHost.namespacesAvailable else {
+                throw HarnessError("the namespace host fixture needs root, /usr/sbin/sshd and ip (apt-get install openssh-server iproute2)")
+            }
             let harness = try RunTestsHarness()
             self.harness = harness
             var host: FaultSSHHost?
             var proxy: FaultProxy?
             do {
-                host = try FaultSSHHost(in: harness)
-                proxy = try FaultProxy(upstreamPort: host!.port)
+                host = try FaultSSHHost(in: harness, namespace: true)
+                proxy = try FaultProxy(upstreamHost: host!.address, upstreamPort: host!.port)
                 agent = try UniqueAgent(in: harness)
                 suite = try RunTestsFaultTests.Suite(in: harness, count: count)
                 // The test user runs the suite's scripts.
@@ -81,17 +83,25 @@ struct RunTestsSSHFaultTests {
         }
     }
 
-    @Test("a 10 s partition shorter than --lost-after heals: the run resumes, nothing is re-run or lost, the stall is not a duration")
-    func partitionHeals() async throws {
+    @Test("a 10 s partition shorter than --lost-after heals: the run resumes, nothing is re-run or lost, the stall is not a duration",
+          arguments: ["proxy pause", "link down"])
+    func partitionHeals(_ how: String) async throws {
         let rig = try Rig(count: 16)
         defer { rig.tearDown() }
         let running = try rig.start(lostAfter: 30, sleep: 1)
-        let proxy = rig.proxy, remote = rig.remoteMarker
+        let proxy = rig.proxy, host = rig.host, remote = rig.remoteMarker
         // The whole partition on the injecting thread: a starved test task must not stretch it past --lost-after.
         let partitioned = await running.inject(when: { $0.contains(remote) }) {
-            try? proxy.send("pause")
-            Thread.sleep(forTimeInterval: 10)
-            try? proxy.send("resume")
+            if how == "link down" {
+                // The namespace host's veth goes down: packets vanish at the network layer.
+                host.setLink(up: false)
+                Thread.sleep(forTimeInterval: 10)
+                host.setLink(up: true)
+            } else {
+                try? proxy.send("pause")
+                Thread.sleep(forTimeInterval: 10)
+                try? proxy.send("resume")
+            }
         }
         try #require(partitioned, "the run ended before the partition: \(running.soFar)")
         let result = try await running.wait(hangGuard: 300)
