@@ -17,7 +17,7 @@ extension AgentClient {
     /// The transport of `generation` ended or failed a write.
     func connectionBroke(generation: UInt64, _ error: AgentClientError) {
         enum Next { case ignore, fail, resume(any AgentTransport), handshake(CheckedContinuation<AgentHello, any Error>) }
-        let resumable = hello.withLock { $0?.graceMs != nil }
+        let resumable = isResumable
         let next: Next = state.withLock { state in
             guard generation == state.generation, state.closed == nil else { return .ignore }
             if let handshake = state.handshake {
@@ -26,7 +26,7 @@ extension AgentClient {
                 return .handshake(handshake)
             }
             if state.reconnecting { return .ignore }
-            guard !state.closing, reconnector != nil, resumable else { return .fail }
+            guard !state.closing, resumable else { return .fail }
             state.reconnecting = true
             state.generation += 1
             return .resume(state.transport)

@@ -165,6 +165,9 @@ public final class AgentClient: Sendable {
         return call
     }
 
+    /// The agent keeps this session through a dropped connection (and must be told `bye`).
+    var isResumable: Bool { reconnector != nil && hello.withLock { $0?.graceMs != nil } }
+
     /// Inline exec stdin above this is streamed with `exec.stdin` instead.
     static let inlineStdinLimit = 64 * 1024
 
@@ -172,11 +175,12 @@ public final class AgentClient: Sendable {
     /// Lines already queued go out first (then `bye`, which ends a resumable
     /// session at once); a transport stuck in a write is closed anyway after 2 s.
     public func close() {
-        let (transport, resumable) = state.withLock { state in
+        let resumable = isResumable
+        let (transport, sayBye) = state.withLock { state in
             state.closing = true
-            return (state.transport, !state.reconnecting && reconnector != nil)
+            return (state.transport, !state.reconnecting && resumable)
         }
-        let bye = resumable ? try? encoder.withLock { try $0.encodeLine(ControllerMessage.bye) } : nil
+        let bye = sayBye ? try? encoder.withLock { try $0.encodeLine(ControllerMessage.bye) } : nil
         outbox.async {
             if let bye { try? transport.send(bye) }
             transport.close()
@@ -324,7 +328,7 @@ public final class AgentClient: Sendable {
         handshake?.resume(throwing: error)
         for waiter in calls.values { waiter.resume(throwing: error) }
         for exec in execs.values { exec.finish(.failure(error)) }
-        guard reconnector != nil, let bye = try? encoder.withLock({ try $0.encodeLine(ControllerMessage.bye) }) else {
+        guard isResumable, let bye = try? encoder.withLock({ try $0.encodeLine(ControllerMessage.bye) }) else {
             return transport.close()
         }
         // An abandoned session (Ctrl-C twice, a lost target) should not wait out
