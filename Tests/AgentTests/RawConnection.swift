@@ -5,6 +5,9 @@ import Glibc
 
 /// One TCP connection to `automation-agent serve`, driven line by line (for
 /// resume: the test decides exactly what was received and acknowledged).
+/// Waiting sleeps between short polls rather than blocking in poll(2): the
+/// cooperative pool has two threads here, and a test that holds one for
+/// seconds starves every other suite running beside it.
 final class RawConnection {
     private(set) var fd: Int32
     private var buffer: [UInt8] = []
@@ -28,15 +31,15 @@ final class RawConnection {
         }
     }
 
-    func hello(token: String, resume: (session: String, ack: UInt64)? = nil) -> [String: Any]? {
+    func hello(token: String, resume: (session: String, ack: UInt64)? = nil) async -> [String: Any]? {
         var line = #"{"type":"hello","version":\#(ProtocolConstants.version),"client":"test","token":"\#(token)","resumable":true"#
         if let resume { line += #","resume":{"session":"\#(resume.session)","ack":\#(resume.ack)}"# }
         send(line + "}")
-        return receive()
+        return await receive()
     }
 
     /// The next line, raw, or nil after `timeout` seconds or at EOF.
-    func receiveLine(timeout: Double = 20) -> [UInt8]? {
+    func receiveLine(timeout: Double = 60) async -> [UInt8]? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if let newline = buffer.firstIndex(of: 0x0A) {
@@ -47,7 +50,10 @@ final class RawConnection {
             let remaining = deadline.timeIntervalSinceNow
             if remaining <= 0 || fd < 0 { return nil }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, Int32(remaining * 1000)) > 0 else { return nil }
+            if poll(&pfd, 1, 0) == 0 {
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
             var chunk = [UInt8](repeating: 0, count: 65536)
             let n = read(fd, &chunk, chunk.count)
             if n <= 0 { return nil }
@@ -55,15 +61,15 @@ final class RawConnection {
         }
     }
 
-    func receive(timeout: Double = 20) -> [String: Any]? {
-        guard let line = receiveLine(timeout: timeout) else { return nil }
+    func receive(timeout: Double = 60) async -> [String: Any]? {
+        guard let line = await receiveLine(timeout: timeout) else { return nil }
         return (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
     }
 
     /// Every line up to and including the reply to `id`.
-    func lines(untilReplyTo id: UInt64, timeout: Double = 60) -> [[UInt8]] {
+    func lines(untilReplyTo id: UInt64, timeout: Double = 120) async -> [[UInt8]] {
         var lines: [[UInt8]] = []
-        while let line = receiveLine(timeout: timeout) {
+        while let line = await receiveLine(timeout: timeout) {
             lines.append(line)
             let message = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
             if message?["type"] as? String == "reply", message?.id == id { break }

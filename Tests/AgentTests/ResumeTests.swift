@@ -34,13 +34,13 @@ struct ResumeTests {
 
     @Test("a resume gets everything after its ack again, byte for byte, and nothing before it")
     func replayFromAck() async throws {
-        let server = try Server(extra: ["--grace", "30"])
+        let server = try Server(extra: ["--grace", "600"])
         let first = try RawConnection(port: server.port)
-        let hello = first.hello(token: server.token)
+        let hello = await first.hello(token: server.token)
         let id = try session(hello)
-        #expect((hello?["graceMs"] as? NSNumber)?.intValue == 30_000)
+        #expect((hello?["graceMs"] as? NSNumber)?.intValue == 600_000)
         exec(first, id: 1, "for i in 1 2 3 4 5; do echo line $i; done; echo err >&2")
-        let lines = first.lines(untilReplyTo: 1)
+        let lines = await first.lines(untilReplyTo: 1)
         let seqs = lines.compactMap(\.seq)
         try #require(seqs.count == lines.count && seqs.count >= 3, "\(lines.map { String(decoding: $0, as: UTF8.self) })")
         #expect(seqs == Array(1...UInt64(seqs.count)))
@@ -49,15 +49,15 @@ struct ResumeTests {
         first.drop()
 
         let second = try RawConnection(port: server.port)
-        let resumed = second.hello(token: server.token, resume: (id, ack))
+        let resumed = await second.hello(token: server.token, resume: (id, ack))
         #expect(try session(resumed) == id)
         let info = try #require(resumed?["resumed"] as? [String: Any])
         #expect((info["from"] as? NSNumber)?.uint64Value == ack + 1)
         #expect((info["received"] as? NSNumber)?.uint64Value == 1)
-        let replayed = second.lines(untilReplyTo: 1)
+        let replayed = await second.lines(untilReplyTo: 1)
         #expect(replayed == Array(lines.dropFirst()))
         second.send(#"{"type":"request","id":2,"op":"ping"}"#)
-        let pong = try #require(second.receive())
+        let pong = try #require(await second.receive())
         #expect(pong.id == 2)
         #expect((pong["seq"] as? NSNumber)?.uint64Value == seqs.last! + 1)
         second.send(#"{"type":"bye"}"#)
@@ -66,30 +66,30 @@ struct ResumeTests {
     @Test("while the controller is away the command runs on; output beyond the memory bound spills to disk and comes back in order")
     func spillWhileDetached() async throws {
         let scratch = try Scratch()
-        let server = try Server(extra: ["--grace", "60", "--replay-memory", "65536", "--spill-dir", scratch.spill])
+        let server = try Server(extra: ["--grace", "600", "--replay-memory", "65536", "--spill-dir", scratch.spill])
         let first = try RawConnection(port: server.port)
-        let id = try session(first.hello(token: server.token))
+        let id = try session(await first.hello(token: server.token))
         let go = scratch.path + "/go", done = scratch.path + "/done"
         // 3 MiB of numbered lines, written only once the connection is gone.
         exec(first, id: 1, "while [ ! -e \(go) ]; do sleep 0.05; done; seq 1 400000; touch \(done)")
         first.send(#"{"type":"request","id":2,"op":"ping"}"#)
-        let before = first.lines(untilReplyTo: 2)
+        let before = await first.lines(untilReplyTo: 2)
         let ack = try #require(before.last?.seq)
         first.send(#"{"type":"ack","seq":\#(ack)}"#)
         first.drop()
         FileManager.default.createFile(atPath: go, contents: nil)
-        #expect(await AgentHarness.eventually(60) { FileManager.default.fileExists(atPath: done) },
+        #expect(await AgentHarness.eventually(300) { FileManager.default.fileExists(atPath: done) },
                 "the command did not run to its end while its controller was away")
         let spillFile = scratch.spill + "/spill-" + id
         let spilled = (try? FileManager.default.attributesOfItem(atPath: spillFile)[.size] as? Int) ?? 0
         #expect(spilled > 2_000_000, "spill file \(spillFile): \(spilled) bytes")
 
         let second = try RawConnection(port: server.port)
-        _ = try session(second.hello(token: server.token, resume: (id, ack)))
+        _ = try session(await second.hello(token: server.token, resume: (id, ack)))
         var output: [UInt8] = []
         var expected = ack + 1
         var exitCode: Int?
-        for line in second.lines(untilReplyTo: 1) {
+        for line in await second.lines(untilReplyTo: 1) {
             #expect(line.seq == expected)
             expected += 1
             let message = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
@@ -114,12 +114,12 @@ struct ResumeTests {
         let scratch = try Scratch()
         let server = try Server(extra: ["--grace", "1"])
         let first = try RawConnection(port: server.port)
-        let id = try session(first.hello(token: server.token))
+        let id = try session(await first.hello(token: server.token))
         let pidFile = scratch.path + "/pid"
         let work = scratch.path + "/run/slot-1"
         first.send(#"{"type":"request","id":2,"op":"fs.mkdir","params":{"path":"\#(scratch.path)/run","scratch":true}}"#)
         first.send(#"{"type":"request","id":3,"op":"fs.mkdir","params":{"path":"\#(work)"}}"#)
-        let made = first.lines(untilReplyTo: 3)  // file operations run in order, execs at once
+        let made = await first.lines(untilReplyTo: 3)  // file operations run in order, execs at once
         #expect(made.allSatisfy { !String(decoding: $0, as: UTF8.self).contains("error") }, "\(made.map { String(decoding: $0, as: UTF8.self) })")
         exec(first, id: 1, "echo data > \(work)/file; echo $$ > \(pidFile); exec sleep 1000")
         #expect(await AgentHarness.eventually { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
@@ -133,31 +133,31 @@ struct ResumeTests {
         #expect(FileManager.default.fileExists(atPath: pidFile), "more than the scratch directory was removed")
 
         let second = try RawConnection(port: server.port)
-        let refusal = second.hello(token: server.token, resume: (id, 0))
+        let refusal = await second.hello(token: server.token, resume: (id, 0))
         #expect(refusal?.errorCode == "resume_failed")
         let message = (refusal?["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(message.contains("no controller came back"), "\(message)")
-        #expect(second.receiveLine(timeout: 10) == nil, "a refused resume keeps its connection")
+        #expect(await second.receiveLine(timeout: 10) == nil, "a refused resume keeps its connection")
     }
 
     @Test("a request sent again after a resume runs once; later ids run as usual")
     func duplicateRequestAfterResume() async throws {
         let scratch = try Scratch()
-        let server = try Server(extra: ["--grace", "30"])
+        let server = try Server(extra: ["--grace", "600"])
         let first = try RawConnection(port: server.port)
-        let id = try session(first.hello(token: server.token))
+        let id = try session(await first.hello(token: server.token))
         let log = scratch.path + "/log"
         exec(first, id: 5, "echo ran >> \(log)")
-        let lines = first.lines(untilReplyTo: 5)
+        let lines = await first.lines(untilReplyTo: 5)
         first.drop()
 
         let second = try RawConnection(port: server.port)
-        let resumed = second.hello(token: server.token, resume: (id, 0))
+        let resumed = await second.hello(token: server.token, resume: (id, 0))
         #expect(((resumed?["resumed"] as? [String: Any])?["received"] as? NSNumber)?.uint64Value == 5)
-        #expect(second.lines(untilReplyTo: 5) == lines)
+        #expect(await second.lines(untilReplyTo: 5) == lines)
         exec(second, id: 5, "echo ran >> \(log)")  // the controller could not know it had arrived
         exec(second, id: 6, "echo ran >> \(log)")
-        let after = second.lines(untilReplyTo: 6)
+        let after = await second.lines(untilReplyTo: 6)
         #expect(after.allSatisfy { $0.seq != nil && $0.seq! > lines.last!.seq! })
         #expect(!after.contains { String(decoding: $0, as: UTF8.self).contains(#""id":5"#) }, "request 5 was answered twice")
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "ran\nran\n")
@@ -166,31 +166,31 @@ struct ResumeTests {
 
     @Test("unknown sessions, impossible acks, stdio and bye are refused with their own codes")
     func refusals() async throws {
-        let server = try Server(extra: ["--grace", "30"])
+        let server = try Server(extra: ["--grace", "600"])
         let unknown = try RawConnection(port: server.port)
-        #expect(unknown.hello(token: server.token, resume: (String(repeating: "0", count: 32), 0))?.errorCode == "unknown_session")
+        #expect(await unknown.hello(token: server.token, resume: (String(repeating: "0", count: 32), 0))?.errorCode == "unknown_session")
 
         let wrongToken = try RawConnection(port: server.port)
         wrongToken.send(#"{"type":"hello","version":\#(ProtocolConstants.version),"client":"t","token":"x","resume":{"session":"ab","ack":0}}"#)
-        #expect(wrongToken.receive()?.errorCode == "auth_failed")
+        #expect(await wrongToken.receive()?.errorCode == "auth_failed")
 
         let first = try RawConnection(port: server.port)
-        let id = try session(first.hello(token: server.token))
+        let id = try session(await first.hello(token: server.token))
         first.send(#"{"type":"request","id":1,"op":"ping"}"#)
-        _ = first.lines(untilReplyTo: 1)
+        _ = await first.lines(untilReplyTo: 1)
         first.drop()
         let beyond = try RawConnection(port: server.port)
-        #expect(beyond.hello(token: server.token, resume: (id, 99))?.errorCode == "resume_failed")
+        #expect(await beyond.hello(token: server.token, resume: (id, 99))?.errorCode == "resume_failed")
         // The session is still there for a correct resume, which supersedes a live connection too.
         let good = try RawConnection(port: server.port)
-        _ = try session(good.hello(token: server.token, resume: (id, 1)))
+        _ = try session(await good.hello(token: server.token, resume: (id, 1)))
         let thief = try RawConnection(port: server.port)
-        _ = try session(thief.hello(token: server.token, resume: (id, 1)))
-        #expect(good.receiveLine(timeout: 10) == nil, "the superseded connection stays open")
+        _ = try session(await thief.hello(token: server.token, resume: (id, 1)))
+        #expect(await good.receiveLine(timeout: 10) == nil, "the superseded connection stays open")
         thief.send(#"{"type":"bye"}"#)
-        #expect(thief.receiveLine(timeout: 10) == nil)
+        #expect(await thief.receiveLine(timeout: 10) == nil)
         let late = try RawConnection(port: server.port)
-        let ended = late.hello(token: server.token, resume: (id, 1))
+        let ended = await late.hello(token: server.token, resume: (id, 1))
         #expect(ended?.errorCode == "resume_failed")
         #expect(((ended?["error"] as? [String: Any])?["message"] as? String)?.contains("the controller ended it") == true)
 
@@ -202,10 +202,10 @@ struct ResumeTests {
     @Test("a session that did not ask to be resumable ends with its connection, as before")
     func notResumable() async throws {
         let scratch = try Scratch()
-        let server = try Server(extra: ["--grace", "30"])
+        let server = try Server(extra: ["--grace", "600"])
         let first = try RawConnection(port: server.port)
         first.send(#"{"type":"hello","version":\#(ProtocolConstants.version),"client":"t","token":"\#(server.token)"}"#)
-        let hello = try #require(first.receive())
+        let hello = try #require(await first.receive())
         #expect(hello["graceMs"] == nil)
         let id = try session(hello)
         let pidFile = scratch.path + "/pid"
@@ -215,6 +215,6 @@ struct ResumeTests {
         first.drop()
         #expect(await AgentHarness.eventually { !AgentHarness.isAlive(pid) })
         let second = try RawConnection(port: server.port)
-        #expect(second.hello(token: server.token, resume: (id, 0))?.errorCode == "unknown_session")
+        #expect(await second.hello(token: server.token, resume: (id, 0))?.errorCode == "unknown_session")
     }
 }
