@@ -38,7 +38,9 @@ final class RawConnection {
         return await receive()
     }
 
-    /// The next line, raw, or nil after `timeout` seconds or at EOF.
+    /// The next line, raw, or nil after `timeout` seconds or at EOF. What
+    /// has arrived is always read first: a test held up past its deadline by
+    /// a busy machine still gets the line that is there.
     func receiveLine(timeout: Double = 60) async -> [UInt8]? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
@@ -47,18 +49,36 @@ final class RawConnection {
                 buffer.removeFirst(newline + 1)
                 return line
             }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 || fd < 0 { return nil }
+            if fd < 0 { return nil }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&pfd, 1, 0) == 0 {
-                try? await Task.sleep(for: .milliseconds(5))
+            if poll(&pfd, 1, 0) > 0 {
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { return nil }
+                buffer += chunk[..<n]
                 continue
             }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { return nil }
-            buffer += chunk[..<n]
+            if Date() >= deadline { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    /// True when the agent closed the connection (EOF, after any lines it
+    /// still sent) within `timeout` seconds; false when it is still open.
+    func closedByPeer(within timeout: Double = 60) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while fd >= 0 {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 {
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { return true }
+                continue
+            }
+            if Date() >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return true
     }
 
     func receive(timeout: Double = 60) async -> [String: Any]? {

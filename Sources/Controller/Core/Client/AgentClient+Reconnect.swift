@@ -116,15 +116,22 @@ extension AgentClient {
     }
 
     /// The session is back: requests the agent never read go again, in
-    /// order and before anything newer, then sending resumes.
+    /// order and before anything newer, then an ack of everything received
+    /// (the replay may already have come in, and acks due meanwhile were not
+    /// sent: without this one a replay larger than the window would keep the
+    /// agent's window shut), then sending resumes.
     private func finishResume(_ answer: AgentHello, _ resumed: ResumeInfo, generation: UInt64) {
         hello.withLock { $0 = answer }
         state.withLock { state in
             guard state.generation == generation, state.closed == nil else { return }
             state.window = answer.window
-            state.bytesSinceAck = 0
             let transport = state.transport
-            for (_, line) in state.unanswered.filter({ $0.key > resumed.received }).sorted(by: { $0.key < $1.key }) {
+            var lines = state.unanswered.filter({ $0.key > resumed.received }).sorted(by: { $0.key < $1.key }).map(\.value)
+            if state.receivedSeq > 0, let ack = try? encoder.withLock({ try $0.encodeLine(ControllerMessage.ack(seq: state.receivedSeq)) }) {
+                lines.append(ack)
+                state.bytesSinceAck = 0
+            }
+            for line in lines {
                 outbox.async { [self] in
                     do {
                         try transport.send(line)

@@ -19,7 +19,7 @@ public final class AgentClient: Sendable {
     let reconnector: AgentReconnector?
     let state: Mutex<State>
     let hello = Mutex<AgentHello?>(nil)
-    private let encoder = Mutex(MessageCodec())
+    let encoder = Mutex(MessageCodec())
     /// Every line goes out through this serial queue, in order: a transport
     /// write that blocks (a full SSH window, a full pipe) blocks one of its
     /// threads, never the cooperative pool, whose 2 threads on a 2-core host
