@@ -31,10 +31,11 @@ struct FaultSSHHost {
         var started = (status: Int32(-1), output: "")
         var namespace: String?
         if wanted {
-            // Namespaces are machine-wide and other test runs make theirs too: a random
-            // index (name and subnet), another one when it is taken.
+            // Namespaces and their subnets (10.77.INDEX.0/24) are machine-wide and other
+            // test runs make theirs too: a random index above MultiHostTests' 100…241,
+            // another one when it is taken.
             for _ in 0..<8 {
-                let index = Int.random(in: 100...199)
+                let index = Int.random(in: 242...254)
                 let name = "flt\(index)"
                 started = RunTestsHarness.shell([Self.netnsScript, "up", name, String(index), directory])
                 if started.status == 0 {
