@@ -42,6 +42,9 @@ extension AgentClient {
         }
     }
 
+    /// Refusals of a resume that another attempt would get again.
+    static let finalRefusals: Set<ProtocolError.Code> = [.unknownSession, .resumeFailed, .authFailed, .versionMismatch]
+
     private static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -102,8 +105,9 @@ extension AgentClient {
                 return
             } catch let gone as AgentReconnector.Gone {
                 return fail(AgentClientError(.transport, "\(reconnector.label): connection lost (\(cause.message)) and the session is gone: \(gone)"))
-            } catch let error as AgentClientError where error.kind == .handshake {
-                // unknown_session, resume_failed, auth_failed: asking again gets the same answer.
+            } catch let error as AgentClientError where error.kind == .handshake && Self.finalRefusals.contains(error.remote?.code ?? .internalError) {
+                // Asking again gets the same answer. (hello_required, the agent's 10 s
+                // hello deadline passed on a starved controller, is worth another try.)
                 return fail(AgentClientError(.transport, "\(reconnector.label): connection lost (\(cause.message)) and the session could not be resumed: \(error.message)",
                                              remote: error.remote))
             } catch {
