@@ -39,6 +39,10 @@ enum Listener {
         var spillDirectory: String?
         /// Bound on one session's spill file (`--spill-limit`).
         var spillLimit: Int64 = 1 << 30
+        /// When the idle timeout fires, power the machine off (`PowerOff`) instead of just exiting.
+        var powerOffWhenIdle = false
+        /// Where a detached agent's stderr goes (`--log`); /dev/null when nil.
+        var logDescriptor: Int32?
     }
 
     private static let lastActivity = Atomic<UInt64>(0)
@@ -58,7 +62,7 @@ enum Listener {
             if null >= 0 {
                 dup2(null, 0)
                 dup2(null, 1)
-                dup2(null, 2)
+                dup2(options.logDescriptor ?? null, 2)
                 if null > 2 { close(null) }
             }
         } else {
@@ -86,7 +90,10 @@ enum Listener {
             }
             if idleNs > 0, admission.activeSessions == 0 {
                 let now = Sys.now(), last = lastActivity.load(ordering: .relaxed)
-                if now > last && now - last > idleNs { exit(0) }
+                if now > last && now - last > idleNs {
+                    if options.powerOffWhenIdle { PowerOff.run(idleSeconds: options.idleTimeout) }
+                    exit(0)
+                }
             }
         }
     }

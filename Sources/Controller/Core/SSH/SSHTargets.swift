@@ -12,6 +12,10 @@ public enum SSHTargets {
         if let identity = address.identity {
             configuration.ssh.authMethods.insert(.privateKeyFile(path: identity), at: 0)
         }
+        if let seconds = address.powerOffWhenIdle {
+            configuration.agentIdleTimeout = seconds
+            configuration.agentPowerOffWhenIdle = true
+        }
         let target = try endpoint(address)
         let host = try await SSHHostPool.shared.host(target, configuration: configuration, logger: logger)
         let reconnector = host.reconnector(endpoint: target, configuration: configuration, label: "ssh://\(target)",
