@@ -10,11 +10,13 @@ Setting: `local:1` plus one SSH slot on a private loopback sshd
 (deploy/testhost/sshd.sh) reached through deploy/testhost/tcp-fault-proxy.py;
 a suite of N tests of 0.5 s each. Every fault is injected once the SSH slot
 has reported two results. "detect" is from the injection to the
-controller's message naming the loss (or, for Ctrl-C, to the process exit);
-"recover" is from the heal to the SSH slot's next result (partition) or from
-detection to the end of the run (a lost host: its work moves to the local
-slot). lost = tests with no final result; duplicated = tests that passed
-more than once.
+controller's message naming the loss (or, for Ctrl-C, to the process exit;
+for a killed connection, which is resumed, to the "reconnected" message);
+"recover" is from the heal to the SSH slot's next result (partition, killed
+connection: the reconnect itself is "resume" as the controller measured it)
+or from detection to the end of the run (a lost host: its work moves to the
+local slot). lost = tests with no final result; duplicated = tests that
+passed more than once; re-run = tests with a second attempt.
 """
 import argparse
 import json
@@ -144,6 +146,7 @@ class Rig:
         lost = self.args.tests - len(finals)
         duplicated = sum(1 for count in passes.values() if count > 1)
         notrun = sum(1 for e in events if e["status"] == "notrun")
+        self.rerun = len({e["test"] for e in events if e.get("attempt", 1) > 1})
         for pid in self.agent_pids():
             os.kill(pid, signal.SIGCONT)
         return ended, lost, duplicated, notrun, self.process.returncode
@@ -182,15 +185,19 @@ def run_fault(rig, name):
         healed = time.monotonic()
         before = rig.remote_results()
         recover = rig.wait_until(lambda: rig.remote_results() > before) - healed
-    elif name in ("sshd SIGSTOP", "agent SIGSTOP", "connection killed", "agent SIGKILL"):
+    elif name == "connection killed":
+        before = rig.remote_results()
+        rig.proxy_send("kill")
+        resumed = rig.wait_until(lambda: "reconnected" in rig.text(rig.stderr))
+        detect = resumed - injected
+        recover = rig.wait_until(lambda: rig.remote_results() > before) - resumed
+    elif name in ("sshd SIGSTOP", "agent SIGSTOP", "agent SIGKILL"):
         if name == "sshd SIGSTOP":
             for pid in rig.sshd_children():
                 os.kill(pid, signal.SIGSTOP)
         elif name == "agent SIGSTOP":
             for pid in rig.agent_pids():
                 os.kill(pid, signal.SIGSTOP)
-        elif name == "connection killed":
-            rig.proxy_send("kill")
         else:
             for pid in rig.agent_pids():
                 os.kill(pid, signal.SIGKILL)
@@ -204,12 +211,13 @@ def run_fault(rig, name):
     ended, lost, duplicated, notrun, status = rig.finish()
     if name.startswith("Ctrl-C"):
         detect = ended - injected
-    elif detect is not None:
+    elif detect is not None and recover is None:
         recover = ended - (injected + detect)
+    said = [l for l in rig.text(rig.stderr).splitlines() if "reconnected" in l]
     for pid in rig.sshd_children():
         os.kill(pid, signal.SIGCONT)
     return dict(fault=name, status=status, detect=detect, recover=recover, lost=lost, duplicated=duplicated,
-                notrun=notrun, total=ended - rig.started)
+                notrun=notrun, rerun=rig.rerun, total=ended - rig.started, said=said)
 
 
 def main():
@@ -226,11 +234,14 @@ def main():
             rig.close()
         print("done: %s" % rows[-1], file=sys.stderr, flush=True)
     fmt = lambda v: "—" if v is None else "%.2f s" % v
-    print("| fault | exit | detect | recover | results lost | duplicated | not run | run total |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| fault | exit | detect | recover | results lost | duplicated | re-run | not run | run total |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| %s | %d | %s | %s | %d | %d | %d | %.1f s |" % (r["fault"], r["status"], fmt(r["detect"]), fmt(r["recover"]),
-                                                        r["lost"], r["duplicated"], r["notrun"], r["total"]))
+        print("| %s | %d | %s | %s | %d | %d | %d | %d | %.1f s |" % (r["fault"], r["status"], fmt(r["detect"]), fmt(r["recover"]),
+                                                             r["lost"], r["duplicated"], r["rerun"], r["notrun"], r["total"]))
+    for r in rows:
+        for line in r["said"]:
+            print("%s: %s" % (r["fault"], line))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ extension ControllerMessage: Codable {
         switch type {
         case "hello":
             self = .hello(try ControllerHello(from: decoder))
+        case "bye":
+            self = .bye
         case "ack":
             do {
                 self = .ack(seq: try c.decode(UInt64.self, forKey: .seq))
@@ -69,6 +71,9 @@ extension ControllerMessage: Codable {
             var c = encoder.container(keyedBy: WireKey.self)
             try c.encode("hello", forKey: .type)
             try hello.encode(to: encoder)
+        case .bye:
+            var c = encoder.container(keyedBy: WireKey.self)
+            try c.encode("bye", forKey: .type)
         case .ack(let seq):
             var c = encoder.container(keyedBy: WireKey.self)
             try c.encode("ack", forKey: .type)

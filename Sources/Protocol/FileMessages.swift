@@ -14,9 +14,13 @@ public struct StatParams: Codable, Sendable, Equatable {
 public struct MkdirParams: Codable, Sendable, Equatable {
     public var path: String
     public var mode: UInt32?
-    public init(path: String, mode: UInt32? = nil) {
+    /// The session's scratch directory: the agent removes it (recursively,
+    /// never following links) when the session ends, however it ends.
+    public var scratch: Bool?
+    public init(path: String, mode: UInt32? = nil, scratch: Bool? = nil) {
         self.path = path
         self.mode = mode
+        self.scratch = scratch
     }
 }
 

@@ -182,7 +182,7 @@ extension ControllerMessage {
     func fastLine() -> [UInt8]? {
         var w = JSONWriter()
         switch self {
-        case .hello:
+        case .hello, .bye:
             return nil
         case .ack(let seq):
             w.beginObject()

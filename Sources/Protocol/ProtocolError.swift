@@ -41,6 +41,10 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let authFailed = Code("auth_failed")
         public static let versionMismatch = Code("version_mismatch")
         public static let shuttingDown = Code("shutting_down")
+        /// resume: the agent has no session with that id (never had, or it ended).
+        public static let unknownSession = Code("unknown_session")
+        /// resume: the session exists but cannot be resumed (the message says why).
+        public static let resumeFailed = Code("resume_failed")
         // Operations.
         public static let notFound = Code("not_found")
         public static let permissionDenied = Code("permission_denied")

@@ -13,9 +13,12 @@ struct ListenerTests {
         let token: String
 
         /// `launcher` runs before the agent and execs it (prlimit, to lower its descriptor limit).
-        init(idleTimeout: String = "60", launcher: [String] = []) throws {
+        /// `extra` options follow the others (`--grace`, `--spill-dir`…).
+        /// The idle timeout is long: on a loaded 2-core host a test may wait a
+        /// minute between starting the agent and its first connection.
+        init(idleTimeout: String = "600", launcher: [String] = [], extra: [String] = []) throws {
             let stdout = Pipe()
-            let command = launcher + [try AgentHarness.binary(), "serve", "--listen", "127.0.0.1:0", "--idle-timeout", idleTimeout]
+            let command = launcher + [try AgentHarness.binary(), "serve", "--listen", "127.0.0.1:0", "--idle-timeout", idleTimeout] + extra
             process.executableURL = URL(fileURLWithPath: command[0])
             process.arguments = Array(command.dropFirst())
             process.standardOutput = stdout

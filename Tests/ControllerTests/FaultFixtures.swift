@@ -2,22 +2,53 @@ import AutomationKit
 import Foundation
 import Testing
 
-/// A private sshd on loopback (deploy/testhost/sshd.sh) for the run-tests
-/// fault tests; stopped (with every process it started) by `stop`.
+/// A private sshd (deploy/testhost/sshd.sh) for the run-tests fault tests,
+/// on loopback or alone in a network namespace of its own (a host with its
+/// own loopback, reached over a veth pair: deploy/testhost/netns.sh);
+/// stopped (with every process it started, and its namespace) by `stop`.
 struct FaultSSHHost {
     /// True when this machine can run the fixture (root, OpenSSH server).
     static var available: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") }
+    /// True when namespace hosts can be made too (iproute2).
+    static var namespacesAvailable: Bool {
+        available && ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+    }
     static let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/sshd.sh").path
+    static let netnsScript = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/netns.sh").path
 
     let directory: String
+    /// Where sshd listens: 127.0.0.1, or the namespace's veth address.
+    let address: String
     let port: Int
     let user: String
     let fingerprint: String
     let listenerPid: Int32
+    /// The network namespace the host lives in, if any.
+    let namespace: String?
 
-    init(in harness: RunTestsHarness) throws {
+    init(in harness: RunTestsHarness, namespace wanted: Bool = false) throws {
         directory = harness.scratch.appendingPathComponent("sshd").path
-        let started = RunTestsHarness.shell([Self.script, "start", directory])
+        var started = (status: Int32(-1), output: "")
+        var namespace: String?
+        if wanted {
+            // Namespaces and their subnets (10.77.INDEX.0/24) are machine-wide and other
+            // test runs make theirs too: a random index above MultiHostTests' 100…241,
+            // another one when it is taken.
+            for _ in 0..<8 {
+                let index = Int.random(in: 242...254)
+                let name = "flt\(index)"
+                started = RunTestsHarness.shell([Self.netnsScript, "up", name, String(index), directory])
+                if started.status == 0 {
+                    namespace = name
+                    break
+                }
+                RunTestsHarness.shell([Self.netnsScript, "down", name, directory])
+            }
+            guard namespace != nil else { throw HarnessError("netns.sh up: \(started.output)") }
+        } else {
+            started = RunTestsHarness.shell([Self.script, "start", directory])
+        }
+        self.namespace = namespace
         guard started.status == 0 else { throw HarnessError("sshd.sh start: \(started.output)") }
         let fields = Dictionary(started.output.split(whereSeparator: \.isWhitespace).compactMap { pair -> (String, String)? in
             let parts = pair.split(separator: "=", maxSplits: 1)
@@ -28,13 +59,25 @@ struct FaultSSHHost {
         }
         self.port = port
         self.user = user
+        address = fields["address"] ?? "127.0.0.1"
         listenerPid = pid
         let keygen = RunTestsHarness.shell(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", directory + "/ssh_host_ed25519_key.pub"])
         fingerprint = String(keygen.output.split(separator: " ")[1])
     }
 
     func stop() {
-        RunTestsHarness.shell([Self.script, "stop", directory])
+        if let namespace {
+            RunTestsHarness.shell([Self.netnsScript, "down", namespace, directory])
+        } else {
+            RunTestsHarness.shell([Self.script, "stop", directory])
+        }
+    }
+
+    /// Takes the host's link down (a partition at the network layer: packets
+    /// vanish, nothing is closed) or brings it back up.
+    func setLink(up: Bool) {
+        guard let namespace else { return }
+        RunTestsHarness.shell(["ip", "link", "set", "vh-\(namespace)", up ? "up" : "down"])
     }
 
     /// The sshd processes serving connections (descendants of the listener).
@@ -109,10 +152,10 @@ final class FaultProxy: @unchecked Sendable {
     private let commands: FileHandle
     private let replies: FileHandle
 
-    init(upstreamPort: Int) throws {
+    init(upstreamHost: String = "127.0.0.1", upstreamPort: Int) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/tcp-fault-proxy.py").path, "127.0.0.1", String(upstreamPort)]
+        process.arguments = [RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/tcp-fault-proxy.py").path, upstreamHost, String(upstreamPort)]
         let input = Pipe(), output = Pipe()
         process.standardInput = input
         process.standardOutput = output

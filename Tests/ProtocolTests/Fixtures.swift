@@ -14,6 +14,7 @@ enum Fixtures {
         .cancel(CancelParams(target: 9, signal: 9, killGraceMs: 0)),
         .stat(StatParams(path: "/a b", noFollow: true)),
         .mkdir(MkdirParams(path: "/x/y", mode: 0o700)),
+        .mkdir(MkdirParams(path: "/x/s", scratch: true)),
         .write(WriteParams(path: "/f", data: Data((0...255).map(UInt8.init)), mode: 0o600)),
         .read(ReadParams(path: "/f", offset: 3, length: 7)),
         .remove(RemoveParams(path: "/d", recursive: true, missingOK: true)),

@@ -29,6 +29,31 @@ struct MessageRoundTripTests {
         #expect(try codec.decodeAgentLine(strip(try codec.encodeLine(hello))).get() == hello)
     }
 
+    @Test("resume: the hello's request and answer, and bye")
+    func resumeMessages() throws {
+        let resume = ControllerMessage.hello(ControllerHello(token: "t", client: "c", resumable: true,
+                                                              resume: ResumeRequest(session: "ab12", ack: .max)))
+        for message in [resume, .hello(ControllerHello(token: "t", client: "c", resumable: true)), .bye] {
+            #expect(try codec.decodeControllerLine(strip(try codec.encodeLine(message))).get() == message)
+        }
+        let hello = AgentMessage.hello(AgentHello(version: 2, agent: "a", session: "ab12", pid: 4, operations: ["ping"], maxLine: 10,
+                                                  window: 20, graceMs: 60_000, resumed: ResumeInfo(from: 18, received: 9)))
+        #expect(try codec.decodeAgentLine(strip(try codec.encodeLine(hello))).get() == hello)
+        #expect(String(decoding: try codec.encodeLine(ControllerMessage.bye), as: UTF8.self) == "{\"type\":\"bye\"}\n")
+    }
+
+    @Test("a resume with an ack that is not an unsigned 64-bit number is invalid_field")
+    func resumeOutOfRange() throws {
+        for ack in ["-1", "1e30", "18446744073709551616", "\"7\""] {
+            let line = #"{"type":"hello","version":2,"client":"c","resume":{"session":"ab","ack":"# + ack + "}}"
+            guard case .failure(let failure) = codec.decodeControllerLine(Array(line.utf8)) else {
+                Issue.record("accepted ack \(ack)")
+                continue
+            }
+            #expect(failure.error.code == .invalidField, "ack \(ack): \(failure.error)")
+        }
+    }
+
     @Test("every reply", arguments: Fixtures.replies)
     func reply(_ outcome: Result<ReplyBody, ProtocolError>) throws {
         for id in [UInt64?.none, 0, 7] {

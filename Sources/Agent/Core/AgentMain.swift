@@ -8,6 +8,8 @@ public enum AgentMain {
     static let usage = """
         usage: automation-agent --stdio
                automation-agent serve [--listen HOST:PORT] [--idle-timeout SECONDS] [--detach]
+                                      [--grace SECONDS] [--replay-memory BYTES]
+                                      [--spill-dir DIR] [--spill-limit BYTES]
                                       [--poweroff-when-idle] [--log FILE]
                automation-agent --version
 
@@ -19,6 +21,15 @@ public enum AgentMain {
           --idle-timeout SECONDS  exit after this long with no session (default 1800, 0 = never)
           --detach                after printing the JSON line, leave the caller's
                                   session and close stdout/stderr
+          --grace SECONDS         keep a resumable session this long after its
+                                  connection drops (default 60, 0 = never; at most 86400)
+          --replay-memory BYTES   unacknowledged output a session keeps in memory
+                                  (default 8388608; 65536 to 1073741824)
+          --spill-dir DIR         private directory for the rest (default
+                                  ~/.cache/automation/spill)
+          --spill-limit BYTES     bound on one session's spill file; its processes'
+                                  output pauses there (default 1073741824;
+                                  1048576 to 1099511627776)
           --poweroff-when-idle    when the idle timeout fires, power the machine off
                                   (as root, else with sudo -n) instead of just exiting;
                                   for machines that exist only for this agent (EC2
@@ -60,6 +71,18 @@ public enum AgentMain {
                 options.idleTimeout = seconds
             case "--detach":
                 options.detach = true
+            case "--grace":
+                options.grace = Double(number(&args, flag, 0...86_400, "seconds"))
+            case "--replay-memory":
+                options.replayMemory = Int(number(&args, flag, 65_536...1 << 30, "bytes"))
+            case "--spill-limit":
+                options.spillLimit = number(&args, flag, 1 << 20...1 << 40, "bytes")
+            case "--spill-dir":
+                guard let value = args.first, value.hasPrefix("/") else {
+                    fail(64, "automation-agent: --spill-dir needs an absolute path")
+                }
+                args.removeFirst()
+                options.spillDirectory = value
             case "--poweroff-when-idle":
                 options.powerOffWhenIdle = true
             case "--log":
@@ -76,6 +99,15 @@ public enum AgentMain {
             fail(64, "automation-agent: --poweroff-when-idle needs an --idle-timeout above 0")
         }
         Listener.run(options)
+    }
+
+    /// The whole-number value of `flag`, within `range`, or exit 64 saying so.
+    private static func number(_ args: inout [String], _ flag: String, _ range: ClosedRange<Int64>, _ unit: String) -> Int64 {
+        guard let value = args.first, let n = Int64(value), range.contains(n) else {
+            fail(64, "automation-agent: \(flag) needs a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)")
+        }
+        args.removeFirst()
+        return n
     }
 
     private static func runStdio() -> Never {

@@ -31,6 +31,14 @@ enum Listener {
         var endpoint = Endpoint(host: "127.0.0.1", port: 0)
         var idleTimeout: Double = 1800
         var detach = false
+        /// Seconds a resumable session outlives its connection (`--grace`).
+        var grace: Double = 60
+        /// Unacknowledged output a session keeps in memory (`--replay-memory`).
+        var replayMemory = ProtocolConstants.defaultWindow
+        /// Where sessions spill the rest (`--spill-dir`); nil: `$HOME/.cache/automation/spill`.
+        var spillDirectory: String?
+        /// Bound on one session's spill file (`--spill-limit`).
+        var spillLimit: Int64 = 1 << 30
         /// When the idle timeout fires, power the machine off (`PowerOff`) instead of just exiting.
         var powerOffWhenIdle = false
         /// Where a detached agent's stderr goes (`--log`); /dev/null when nil.
@@ -74,7 +82,7 @@ enum Listener {
             if pfd.revents & Int16(POLLIN) != 0 {
                 let client = cagent_accept_cloexec(fd)
                 if client >= 0 {
-                    startSession(client, token: token, admission: admission)
+                    startSession(client, token: token, admission: admission, options: options)
                 } else if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM {
                     admission.dropOnePending(listener: fd, accept: cagent_accept_cloexec)
                     pauseUntil = Sys.now() + 50_000_000
@@ -92,7 +100,7 @@ enum Listener {
 
     /// Serves `fd` on a thread of its own, or closes it at once when the
     /// admission limits or the process's resources (descriptors, threads) say no.
-    private static func startSession(_ fd: Int32, token: String, admission: Admission) {
+    private static func startSession(_ fd: Int32, token: String, admission: Admission, options: Options) {
         guard let ticket = admission.admit() else {
             close(fd)
             return
@@ -101,6 +109,12 @@ enum Listener {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var config = Session.Configuration(requiredToken: token)
         config.onAuthenticated = { ticket.authenticated() }
+        config.graceNs = UInt64(options.grace * 1_000_000_000)
+        config.table = .shared
+        config.replayMemory = options.replayMemory
+        config.spillDirectory = options.spillDirectory ?? defaultSpillDirectory()
+        config.spillLimit = options.spillLimit
+        config.ownsConnection = true
         guard let created = Session(input: fd, output: fd, config: config) else {
             ticket.release()
             close(fd)
@@ -109,8 +123,8 @@ enum Listener {
         // Handed to the session thread and used only there from now on.
         nonisolated(unsafe) let session = created
         let started = Threads.start {
+            // The session closes its connection (which, after a resume, is another one).
             let end = session.run()
-            close(fd)
             if end == .shutdown {
                 ProcessRegistry.shared.killAll()
                 exit(0)
@@ -122,6 +136,15 @@ enum Listener {
             ticket.release()
             close(fd)
         }
+    }
+
+    /// `$HOME/.cache/automation/spill` (created 0700 on first use), beside the agent's state files.
+    private static func defaultSpillDirectory() -> String? {
+        guard let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") else { return nil }
+        let cache = home + "/.cache"
+        mkdir(cache, 0o700)
+        mkdir(cache + "/automation", 0o700)
+        return cache + "/automation/spill"
     }
 
     private static func announce(port: UInt16, token: String, pid: pid_t) {

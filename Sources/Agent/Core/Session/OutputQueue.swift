@@ -1,24 +1,67 @@
 import Glibc
 
-/// Bytes waiting to be written to the controller, and the flow-control window.
+/// What the session owes the controller: bytes waiting to be written, and
+/// every event and reply it has not acknowledged yet (the flow-control
+/// window, and what a resumed connection gets again).
 ///
-/// Every event and reply carries a sequence number; the bytes of those not yet
-/// acknowledged count against the window. Once the window is full the session
-/// stops reading process output, so a slow controller slows the processes
-/// instead of growing the agent's memory.
+/// Every event and reply carries a sequence number and is kept until the
+/// controller acknowledges it. The bytes not yet acknowledged count against
+/// the window: once it is full the session stops reading process output, so
+/// a slow controller slows the processes instead of growing the agent's
+/// memory. Up to `memoryLimit` bytes are kept in memory, the rest in a spill
+/// file (when the session has one), so a session whose controller is away
+/// keeps its processes' output without holding it all in memory.
 struct OutputQueue {
     enum FlushResult {
         case drained, blocked, failed(Int32)
+        /// Output kept for the controller could not be read back from the spill file.
+        case lost(String)
     }
 
+    private enum Stored {
+        case memory([UInt8])
+        case disk(offset: Int64)
+    }
+
+    private struct Entry {
+        var seq: UInt64
+        var size: Int
+        var stored: Stored
+    }
+
+    /// Bytes on their way to the current connection.
     private var buffer: [UInt8] = []
     private var offset = 0
-    private var unacked: [(seq: UInt64, size: Int)] = []
-    private var unackedHead = 0
+    /// Unacknowledged events and replies from `head` on; from `cursor` on
+    /// they have not been handed to the current connection yet.
+    private var entries: [Entry] = []
+    private var head = 0
+    private var cursor = 0
     private(set) var unackedBytes = 0
+    private var unsentBytes = 0
+    private var memoryBytes = 0
+    private var diskEntries = 0
     private(set) var lastSeq: UInt64 = 0
+    private(set) var ackedSeq: UInt64 = 0
 
-    var pendingBytes: Int { buffer.count - offset }
+    /// Kept in memory before lines go to the spill file.
+    var memoryLimit = Int.max
+    /// Where the spill file is created on first need; nil: memory only.
+    var spillDirectory: String?
+    var spillLimit: Int64 = 1 << 30
+    var sessionID = ""
+    private(set) var spill: SpillFile?
+    private var spillUnavailable = false
+
+    var pendingBytes: Int { buffer.count - offset + unsentBytes }
+
+    /// Whether more process output may be taken: the spill file has room, or
+    /// (with none) memory has.
+    var roomForOutput: Bool {
+        if let spill { return spill.size < spillLimit }
+        if spillDirectory != nil && !spillUnavailable { return true }
+        return memoryBytes < memoryLimit
+    }
 
     /// The sequence number for the next event or reply.
     mutating func nextSeq() -> UInt64 {
@@ -26,35 +69,84 @@ struct OutputQueue {
         return lastSeq
     }
 
-    mutating func append(_ line: [UInt8], seq: UInt64?) {
-        if offset > 0 && offset >= buffer.count / 2 {
-            buffer.removeFirst(offset)
-            offset = 0
+    /// Queues a line: with `seq` it is kept until acknowledged, without (the
+    /// hello) it only goes to the current connection. Throws when the spill
+    /// file cannot be written: the session cannot keep its promise then.
+    mutating func append(_ line: [UInt8], seq: UInt64?) throws(SpillFile.Failure) {
+        guard let seq else {
+            compactBuffer()
+            buffer.append(contentsOf: line)
+            return
         }
-        buffer.append(contentsOf: line)
-        if let seq {
-            unacked.append((seq, line.count))
-            unackedBytes += line.count
+        var stored = Stored.memory(line)
+        if diskEntries > 0 || memoryBytes + line.count > memoryLimit, let spill = try spillFile() {
+            stored = .disk(offset: try spill.append(line))
+            diskEntries += 1
+        } else {
+            memoryBytes += line.count
         }
+        entries.append(Entry(seq: seq, size: line.count, stored: stored))
+        unackedBytes += line.count
+        unsentBytes += line.count
+    }
+
+    private mutating func spillFile() throws(SpillFile.Failure) -> SpillFile? {
+        if let spill { return spill }
+        guard let directory = spillDirectory, !spillUnavailable else { return nil }
+        do {
+            spill = try SpillFile(directory: directory, session: sessionID)
+        } catch {
+            // Memory only, then: output pauses at the memory bound instead.
+            spillUnavailable = true
+        }
+        return spill
     }
 
     /// Forgets everything up to `seq`. Returns false if `seq` was never sent.
     mutating func ack(_ seq: UInt64) -> Bool {
         guard seq <= lastSeq else { return false }
-        while unackedHead < unacked.count && unacked[unackedHead].seq <= seq {
-            unackedBytes -= unacked[unackedHead].size
-            unackedHead += 1
+        guard seq > ackedSeq else { return true }
+        ackedSeq = seq
+        while head < entries.count && entries[head].seq <= seq {
+            let entry = entries[head]
+            unackedBytes -= entry.size
+            if case .disk = entry.stored { diskEntries -= 1 } else { memoryBytes -= entry.size }
+            if head >= cursor { unsentBytes -= entry.size }
+            entries[head].stored = .memory([])
+            head += 1
         }
-        if unackedHead > 1024 && unackedHead * 2 > unacked.count {
-            unacked.removeFirst(unackedHead)
-            unackedHead = 0
+        cursor = max(cursor, head)
+        if diskEntries == 0, let spill, spill.size > 0 { spill.empty() }
+        if head > 1024 && head * 2 > entries.count {
+            entries.removeFirst(head)
+            cursor -= head
+            head = 0
         }
         return true
     }
 
-    /// Writes what the descriptor takes without blocking.
+    /// The connection is gone: what it was sent but did not acknowledge goes
+    /// again to the next one.
+    mutating func disconnect() {
+        buffer.removeAll(keepingCapacity: false)
+        offset = 0
+        cursor = head
+        unsentBytes = unackedBytes
+    }
+
+    /// Writes what the descriptor takes without blocking, reading kept lines
+    /// back from the spill file as their turn comes.
     mutating func flush(to fd: Int32) -> FlushResult {
-        while offset < buffer.count {
+        while true {
+            if offset == buffer.count {
+                buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+                offset = 0
+                do {
+                    guard try refill() else { return .drained }
+                } catch {
+                    return .lost(error.message)
+                }
+            }
             let n = buffer.withUnsafeBytes { raw in
                 Sys.retrying { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
             }
@@ -66,8 +158,29 @@ struct OutputQueue {
                 return .failed(n < 0 ? errno : EPIPE)
             }
         }
-        buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
-        offset = 0
-        return .drained
+    }
+
+    /// Moves up to 256 KiB of kept lines into the write buffer; false when none are left.
+    private mutating func refill() throws(SpillFile.Failure) -> Bool {
+        guard cursor < entries.count else { return false }
+        while cursor < entries.count && buffer.count < 256 * 1024 {
+            let entry = entries[cursor]
+            switch entry.stored {
+            case .memory(let line): buffer.append(contentsOf: line)
+            case .disk(let at):
+                guard let spill else { throw SpillFile.Failure(message: "the spill file is gone") }
+                buffer.append(contentsOf: try spill.read(at: at, count: entry.size))
+            }
+            unsentBytes -= entry.size
+            cursor += 1
+        }
+        return true
+    }
+
+    private mutating func compactBuffer() {
+        if offset > 0 && offset >= buffer.count / 2 {
+            buffer.removeFirst(offset)
+            offset = 0
+        }
     }
 }

@@ -6,6 +6,10 @@ extension Session {
         if LineFramer.isBlank(line) { return }
         switch codec.decodeControllerLine(line) {
         case .failure(let failure):
+            if let id = failure.id {
+                if id <= ignoreThrough { return }
+                highestRequestID = max(highestRequestID, id)
+            }
             sendError(id: failure.id, failure.error)
             if !helloDone && config.requiredToken != nil { end = .rejected }
         case .success(.hello(let hello)):
@@ -17,7 +21,13 @@ extension Session {
             }
         case .success(.request(let request)):
             guard helloDone else { return rejectBeforeHello(id: request.id) }
+            // Sent again by a controller that could not know it had arrived.
+            if request.id <= ignoreThrough { return }
+            highestRequestID = max(highestRequestID, request.id)
             handleRequest(request)
+        case .success(.bye):
+            guard helloDone else { return rejectBeforeHello(id: nil) }
+            end = .peerClosed
         }
     }
 
@@ -45,15 +55,26 @@ extension Session {
         }
         helloDone = true
         config.onAuthenticated?()
+        if let resume = hello.resume { return handleResumeHello(resume, window: hello.window) }
         if let asked = hello.window, asked > 0 { window = min(asked, 64 * ProtocolConstants.defaultWindow) }
+        sessionID = randomHex(bytes: 16)
+        if hello.resumable == true, config.graceNs > 0, let table = config.table {
+            resumable = true
+            out.memoryLimit = config.replayMemory
+            out.spillDirectory = config.spillDirectory
+            out.spillLimit = config.spillLimit
+            out.sessionID = sessionID
+            table.register(sessionID, mailbox: mailbox)
+        }
         send(.hello(AgentHello(
             version: ProtocolConstants.version,
             agent: AgentMain.version,
-            session: randomHex(bytes: 16),
+            session: sessionID,
             pid: getpid(),
             operations: Operation.allCases.map(\.rawValue),
             maxLine: codec.maxLineLength,
-            window: window
+            window: window,
+            graceMs: resumable ? Int(config.graceNs / 1_000_000) : nil
         )))
     }
 
@@ -80,6 +101,9 @@ extension Session {
             reply(id, .success(.done(.shutdown)))
             end = .shutdown
         case .stat, .mkdir, .write, .read, .remove, .chmod, .chown, .symlink, .list, .syncScan, .syncApply:
+            if case .mkdir(let params) = request.body, params.scratch == true, !scratchDirectories.contains(params.path) {
+                scratchDirectories.append(params.path)
+            }
             fileOpsInFlight.insert(id)
             let mailbox = self.mailbox
             let body = request.body
@@ -97,6 +121,8 @@ extension Session {
             case .finished(let id, let outcome):
                 fileOpsInFlight.remove(id)
                 reply(id, outcome)
+            case .attach(let handover):
+                attach(handover)
             }
         }
     }

@@ -20,14 +20,48 @@ final class Session {
         /// Called once, when the hello has been accepted (the listener counts
         /// connections that have not authenticated yet).
         var onAuthenticated: (() -> Void)?
+        /// How long a resumable session outlives its connection; 0: sessions
+        /// end with their connection (stdio).
+        var graceNs: UInt64 = 0
+        /// Where resumable sessions are registered for a later connection to find.
+        var table: SessionTable?
+        /// Unacknowledged output kept in memory before it spills to disk.
+        var replayMemory = ProtocolConstants.defaultWindow
+        /// The private directory for spill files; nil keeps everything in memory.
+        var spillDirectory: String?
+        /// Bound on one session's spill file: output pauses when it is reached.
+        var spillLimit: Int64 = 1 << 30
+        /// The session closes its connection when it ends or detaches (listener sessions).
+        var ownsConnection = false
     }
 
     enum End {
         case peerClosed, outputFailed, rejected, shutdown
+        /// The connection carried a resume: another session took it over.
+        case handedOver
+        /// A resumable session's connection stayed away past the grace period.
+        case graceExpired
+        /// A resumable session could not keep its output (spill file failure).
+        case dropped
     }
 
-    let inFD: Int32
-    let outFD: Int32
+    var inFD: Int32
+    var outFD: Int32
+    /// False while a resumable session waits for its controller to come back.
+    var connected = true
+    /// Set at hello when the controller asked for it and the agent keeps sessions.
+    var resumable = false
+    var sessionID = ""
+    /// When a detached session gives up.
+    var graceDeadline: UInt64?
+    /// The highest request id read in this session (what a resume reports).
+    var highestRequestID: UInt64 = 0
+    /// After a resume, requests at or below this id were already received: ignored.
+    var ignoreThrough: UInt64 = 0
+    /// Why the session ended, for a late resume.
+    var endReason = "it ended"
+    /// Directories made with `mkdir` `scratch`: removed when the session ends.
+    var scratchDirectories: [String] = []
     let config: Configuration
     let registry: ProcessRegistry
     let mailbox: Mailbox
@@ -53,8 +87,12 @@ final class Session {
     var pendingLineIndex = 0
     static let linesPerTurn = 16
 
-    /// Process output is read only while the controller keeps up.
-    var outputOpen: Bool { out.unackedBytes < window && out.pendingBytes < 1 << 20 }
+    /// Process output is read only while the controller keeps up, or, while
+    /// it is away, while there is room to keep the output for it.
+    var outputOpen: Bool {
+        guard connected else { return out.roomForOutput }
+        return out.unackedBytes < window && out.pendingBytes < 1 << 20 && out.roomForOutput
+    }
 
     /// Nil when the session's wake-up pipe cannot be made (no descriptors left).
     init?(input: Int32, output: Int32, config: Configuration, registry: ProcessRegistry = .shared) {
@@ -83,8 +121,8 @@ final class Session {
             }
             watch(mailbox.wakeFD, POLLIN, .wake)
             let linesWaiting = pendingLineIndex < pendingLines.count
-            if end == nil && !linesWaiting { watch(inFD, POLLIN, .input) }
-            if out.pendingBytes > 0 { watch(outFD, POLLOUT, .output) }
+            if end == nil && !linesWaiting && connected { watch(inFD, POLLIN, .input) }
+            if connected && out.pendingBytes > 0 { watch(outFD, POLLOUT, .output) }
             if end == nil {
                 let readOutput = outputOpen
                 for exec in execs.values {
@@ -105,7 +143,7 @@ final class Session {
             }
             fireTimers(now: Sys.now())
             handlePendingLines(limit: Self.linesPerTurn)
-            if end == nil, out.pendingBytes > 0 { flushOutput() }
+            if end == nil, connected, out.pendingBytes > 0 { flushOutput() }
         }
         finish()
         return end ?? .outputFailed
@@ -130,13 +168,13 @@ final class Session {
         let n = readBuffer.withUnsafeMutableBytes { raw in Sys.retrying { Glibc.read(inFD, raw.baseAddress, raw.count) } }
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { return }
-            end = .peerClosed
+            connectionLost(.peerClosed)
             return
         }
         if n == 0 {
             if let tail = framer.finish(), case .line = tail { pendingLines.append(tail) }
             handlePendingLines(limit: .max)
-            end = end ?? .peerClosed
+            connectionLost(.peerClosed)
             return
         }
         readBuffer.withUnsafeBytes { raw in
@@ -163,24 +201,32 @@ final class Session {
     }
 
     func flushOutput() {
-        if case .failed = out.flush(to: outFD) {
-            end = .outputFailed
+        guard connected else { return }
+        switch out.flush(to: outFD) {
+        case .failed: connectionLost(.outputFailed)
+        case .lost(let message): drop("its unacknowledged output could not be read back: \(message)")
+        case .drained, .blocked: break
         }
     }
 
     /// Queues a message; events and replies get the next sequence number.
     func send(_ message: AgentMessage) {
+        var line: [UInt8]
         do {
-            out.append(try codec.encodeLine(message), seq: message.seq)
+            line = try codec.encodeLine(message)
         } catch {
             // Only an oversized message fails to encode; the request still gets an answer.
-            if case .reply(let reply) = message {
-                let fallback = AgentMessage.reply(Reply(id: reply.id, seq: reply.seq,
-                    outcome: .failure(ProtocolError(.tooLarge, "reply does not fit in one line"))))
-                if let line = try? codec.encodeLine(fallback) { out.append(line, seq: reply.seq) }
-            }
+            guard case .reply(let reply) = message, let fallback = try? codec.encodeLine(AgentMessage.reply(Reply(
+                id: reply.id, seq: reply.seq, outcome: .failure(ProtocolError(.tooLarge, "reply does not fit in one line")))))
+            else { return }
+            line = fallback
         }
-        if out.pendingBytes > 64 * 1024 { flushOutput() }
+        do {
+            try out.append(line, seq: message.seq)
+        } catch {
+            return drop("its unacknowledged output could not be kept: \(error.message)")
+        }
+        if connected && out.pendingBytes > 64 * 1024 { flushOutput() }
     }
 
     func reply(_ id: UInt64?, _ outcome: Result<ReplyBody, ProtocolError>) {
@@ -194,6 +240,7 @@ final class Session {
     private func pollTimeout() -> Int32 {
         var next: UInt64 = .max
         if !helloDone && config.requiredToken != nil { next = helloDeadline }
+        if !connected, let graceDeadline { next = min(next, graceDeadline) }
         for exec in execs.values {
             for t in [exec.timeoutAt, exec.killAt, exec.drainUntil] { if let t { next = min(next, t) } }
         }
@@ -208,6 +255,10 @@ final class Session {
             sendError(id: nil, ProtocolError(.helloRequired, "no hello within \(config.helloTimeoutNs / 1_000_000_000) s"))
             end = .rejected
         }
+        if !connected, let graceDeadline, now >= graceDeadline, end == nil {
+            endReason = "no controller came back within \(config.graceNs / 1_000_000_000) s of its connection dropping; its processes were killed"
+            end = .graceExpired
+        }
         for exec in Array(execs.values) { fireTimers(exec, now: now) }
     }
 
@@ -217,7 +268,23 @@ final class Session {
             exec.closeAll()
         }
         execs.removeAll()
-        if end == .shutdown || end == .rejected {
+        // Whatever the controller did not remove itself (it may never come back).
+        for path in scratchDirectories {
+            _ = FileOperations.perform(.remove(RemoveParams(path: path, recursive: true, missingOK: true)))
+        }
+        if resumable {
+            switch end {
+            case .shutdown: endReason = "the agent was shut down"
+            case .peerClosed, .outputFailed: endReason = "the controller ended it"
+            default: break
+            }
+            config.table?.ended(sessionID, reason: endReason)
+            // A handover posted before the table said "ended" is refused here.
+            for case .attach(let handover) in mailbox.drain() {
+                refuse(handover.fd, ProtocolError(.resumeFailed, "session \(sessionID) cannot be resumed: \(endReason)"))
+            }
+        }
+        if connected && (end == .shutdown || end == .rejected) {
             // Best effort: let the last reply reach the controller.
             let deadline = Sys.now() + 2_000_000_000
             while out.pendingBytes > 0 && Sys.now() < deadline {
@@ -226,5 +293,8 @@ final class Session {
                 _ = Glibc.poll(&pfd, 1, 100)
             }
         }
+        if connected && config.ownsConnection { closeConnection() }
+        // The spill file goes with the queue.
+        out = OutputQueue()
     }
 }

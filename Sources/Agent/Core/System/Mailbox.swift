@@ -9,6 +9,8 @@ final class Mailbox: Sendable {
     enum Item: Sendable {
         case exited(pid: pid_t, status: Int32)
         case finished(id: UInt64, outcome: Result<ReplyBody, ProtocolError>)
+        /// A new connection takes over this (resumable) session.
+        case attach(Handover)
     }
 
     private let items = Mutex<[Item]>([])

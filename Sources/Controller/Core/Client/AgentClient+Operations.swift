@@ -23,8 +23,10 @@ extension AgentClient {
         return info
     }
 
-    public func mkdir(_ path: String, mode: UInt32? = nil) async throws {
-        _ = try await call(.mkdir(MkdirParams(path: path, mode: mode)))
+    /// Creates a directory and its parents; a `scratch` one is removed by the
+    /// agent when the session ends, also when the controller never comes back.
+    public func mkdir(_ path: String, mode: UInt32? = nil, scratch: Bool = false) async throws {
+        _ = try await call(.mkdir(MkdirParams(path: path, mode: mode, scratch: scratch ? true : nil)))
     }
 
     public func write(_ path: String, data: [UInt8], mode: UInt32? = nil) async throws {

@@ -69,15 +69,48 @@ public final class RemoteAgentHost: Sendable {
         }
     }
 
-    /// Opens a new agent session through a direct-tcpip channel.
-    public func openClient(logger: Logger? = nil) async throws -> AgentClient {
-        let channel: SSHChannel
+    /// Opens a new agent session through a direct-tcpip channel; with a
+    /// reconnector the session is resumable.
+    public func openClient(logger: Logger? = nil, reconnector: AgentReconnector? = nil) async throws -> AgentClient {
+        try await AgentClient.connect(transport: try await openTransport(), token: agent.token, reconnector: reconnector,
+                                      logger: logger ?? self.logger)
+    }
+
+    /// A direct-tcpip channel to the agent's port, as a transport.
+    func openTransport() async throws -> any AgentTransport {
         do {
-            channel = try await session.openDirectTCPIP(host: "127.0.0.1", port: agent.port)
+            return SSHTunnelTransport(channel: try await session.openDirectTCPIP(host: "127.0.0.1", port: agent.port))
         } catch let error as SSHError {
             throw AgentClientError(.transport, error.message)
         }
-        return try await AgentClient.connect(transport: SSHTunnelTransport(channel: channel), token: agent.token, logger: logger ?? self.logger)
+    }
+
+    /// How a session on this host's agent comes back after its connection
+    /// drops: through the pool, which makes a new SSH connection when this
+    /// one is broken and finds the agent through its state file. A host
+    /// whose agent is no longer the same one (restarted, or not listening
+    /// while SSH works) has lost the session for good.
+    func reconnector(endpoint: SSHEndpoint, configuration: SSHTargetConfiguration, label: String,
+                     pool: SSHHostPool, logger: Logger) -> AgentReconnector {
+        let original = agent
+        return AgentReconnector(label: label, token: original.token, onReconnect: { label, seconds in
+            let line = String(format: "automation: reconnected to %@ after %.1f s; the session resumed where it was\n", label, seconds)
+            FileHandle.standardError.write(Data(line.utf8))
+        }, open: {
+            let host = try await pool.host(endpoint, configuration: configuration, logger: logger)
+            guard host.agent.pid == original.pid, host.agent.port == original.port else {
+                throw AgentReconnector.Gone("the agent that ran the session (pid \(original.pid)) is gone; \(endpoint) now runs pid \(host.agent.pid)")
+            }
+            do {
+                return try await host.openTransport()
+            } catch {
+                // SSH works but nothing listens on the agent's port: the agent died.
+                if host.session.terminalError == nil {
+                    throw AgentReconnector.Gone("the agent (pid \(original.pid)) no longer listens on its port: \(error)")
+                }
+                throw error
+            }
+        })
     }
 
     /// Closes the SSH connection (the agent stays until its idle timeout).

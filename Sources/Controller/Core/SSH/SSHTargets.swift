@@ -16,8 +16,11 @@ public enum SSHTargets {
             configuration.agentIdleTimeout = seconds
             configuration.agentPowerOffWhenIdle = true
         }
-        let host = try await SSHHostPool.shared.host(try endpoint(address), configuration: configuration, logger: logger)
-        return try await host.openClient(logger: logger)
+        let target = try endpoint(address)
+        let host = try await SSHHostPool.shared.host(target, configuration: configuration, logger: logger)
+        let reconnector = host.reconnector(endpoint: target, configuration: configuration, label: "ssh://\(target)",
+                                           pool: .shared, logger: logger)
+        return try await host.openClient(logger: logger, reconnector: reconnector)
     }
 
     /// The SSH endpoint of a target, with the local user name when none is given, and

@@ -140,7 +140,8 @@ struct RunSession {
         let client = context.client
         if (try? await client.stat(base)) == nil {
             do {
-                try await client.mkdir(base, mode: 0o755)
+                // The agent removes it if this run never gets to (a vanished controller).
+                try await client.mkdir(base, mode: 0o755, scratch: !command.keepScratch)
             } catch {
                 // Another slot of the same host may have created it first.
                 if (try? await client.stat(base)) == nil { throw error }
