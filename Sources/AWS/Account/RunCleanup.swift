@@ -17,7 +17,8 @@ extension AWSAutomation {
         return found.sorted { $0.id < $1.id }
     }
 
-    /// Terminates one run's instances, waits until they are gone, and drops the run's record.
+    /// Terminates one run's instances, waits until they are gone, deletes a launch template an
+    /// interrupted `--spot` launch left, and drops the run's record.
     /// Other runs of the namespace, and other namespaces, are never touched.
     @discardableResult
     public func terminateRun(runId: String) async throws -> [EC2Instance] {
@@ -28,6 +29,8 @@ extension AWSAutomation {
             _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
         }
         if var record = state.loadRuns(region: region, namespace: ownership.namespace).first(where: { $0.runId == runId }) {
+            // A --spot launch that was interrupted may have left its launch template.
+            if !(record.launchTemplates ?? []).isEmpty { try await deleteRunLaunchTemplates(&record) }
             // The launch is over either way: its tokens have found whatever it started.
             record.pendingHostKeys = []
             record.instances = []
