@@ -87,7 +87,11 @@ extension AWSAutomation {
         for var run in state.loadRuns(region: region, namespace: ownership.namespace) where !(run.launchTemplates ?? []).isEmpty {
             run.launchTemplates?.removeAll { names.contains($0) }
             if run.launchTemplates?.isEmpty == true { run.launchTemplates = nil }
-            try? state.saveRun(run)
+            if run.launchTemplates == nil && run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty && run.pendingHostKeys.isEmpty {
+                state.removeRun(run)
+            } else {
+                try? state.saveRun(run)
+            }
         }
     }
 

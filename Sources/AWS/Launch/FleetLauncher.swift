@@ -45,23 +45,18 @@ extension AWSAutomation {
                 templateTags: ownership.tags(name: name, runId: runId, expires: expiresAt), clientToken: "\(runId)-lt\(attempt)",
                 rootVolumeSize: request.rootVolumeSize, rootDeviceName: rootDeviceName, workdirVolumeSize: request.workdirVolumeSize))
             errors = []
-            for capacity in [FleetRequest.Capacity.spot, .onDemand] {
-                let missing = request.count - launched.count
-                guard missing > 0 else { break }
-                let result = try await ec2.createFleet(FleetRequest(
-                    launchTemplateId: template.id, instanceTypes: spot.instanceTypes, count: missing, capacity: capacity,
-                    tags: ownership.tags(name: name, runId: runId, expires: expiresAt),
-                    clientToken: "\(runId)-\(capacity == .spot ? "spot" : "od")\(attempt)"))
-                logger.info("aws.fleet.launched", metadata: [
-                    "aws.fleet": "\(result.fleetId)", "aws.capacity": "\(capacity.rawValue)", "aws.instances": "\(result.instances.count)",
-                    "aws.errors": "\(result.errors.map(\.description).joined(separator: "; "))"])
-                launched += result.instances
-                errors += result.errors
-                record.instances += result.instances.enumerated().map { offset, instance in
-                    RunRecord.Instance(id: instance.id, launchIndex: record.instances.count + offset, hostPublicKey: hostKey.openSSHPublicKey(),
-                                       hostKeyFingerprint: hostKey.fingerprint, instanceType: instance.instanceType, lifecycle: instance.lifecycle)
-                }
-                try state.saveRun(record)
+            do {
+                try await launchFleets(request, spot: spot, templateId: template.id, name: name, hostKey: hostKey, attempt: attempt,
+                                       expiresAt: expiresAt, launched: &launched, errors: &errors, record: &record)
+            } catch {
+                // Not left behind for the next cleanup: deleted now, even when the launch was cancelled.
+                let snapshot = record
+                record = await Task.detached { [self] () -> RunRecord in
+                    var cleaned = snapshot
+                    try? await deleteRunLaunchTemplates(&cleaned)
+                    return cleaned
+                }.value
+                throw error
             }
             try await deleteRunLaunchTemplates(&record)
             guard launched.isEmpty, !errors.isEmpty else { break }
@@ -92,6 +87,31 @@ extension AWSAutomation {
                                      + (ids.isEmpty ? "" : "; terminated the \(ids.count) it launched"))
         }
         return launched.map(\.id)
+    }
+
+    /// Spot fleet, then on-demand fleet for what is still missing; every answer is recorded at once.
+    private func launchFleets(_ request: LaunchRequest, spot: SpotLaunch, templateId: String, name: String, hostKey: Ed25519KeyPair,
+                              attempt: Int, expiresAt: Date, launched: inout [FleetResult.Instance], errors: inout [FleetResult.Failure],
+                              record: inout RunRecord) async throws {
+        let runId = record.runId
+        for capacity in [FleetRequest.Capacity.spot, .onDemand] {
+            let missing = request.count - launched.count
+            guard missing > 0 else { break }
+            let result = try await ec2.createFleet(FleetRequest(
+                launchTemplateId: templateId, instanceTypes: spot.instanceTypes, count: missing, capacity: capacity,
+                tags: ownership.tags(name: name, runId: runId, expires: expiresAt),
+                clientToken: "\(runId)-\(capacity == .spot ? "spot" : "od")\(attempt)"))
+            logger.debug("aws.fleet.launched", metadata: [
+                "aws.fleet": "\(result.fleetId)", "aws.capacity": "\(capacity.rawValue)", "aws.instances": "\(result.instances.count)",
+                "aws.errors": "\(result.errors.map(\.description).joined(separator: "; "))"])
+            launched += result.instances
+            errors += result.errors
+            record.instances += result.instances.enumerated().map { offset, instance in
+                RunRecord.Instance(id: instance.id, launchIndex: record.instances.count + offset, hostPublicKey: hostKey.openSSHPublicKey(),
+                                   hostKeyFingerprint: hostKey.fingerprint, instanceType: instance.instanceType, lifecycle: instance.lifecycle)
+            }
+            try state.saveRun(record)
+        }
     }
 
     /// Creates the run's launch template; a retried call that finds its own template (the

@@ -12,14 +12,19 @@ enum LaunchSummary {
             let zone = instance.availabilityZone.map { " in \($0)" } ?? ""
             let price: String
             if instance.lifecycle == "spot" {
-                price = instance.spotPrice.map { String(format: "$%.4f/h spot price at launch", $0) } ?? "spot price unknown"
+                price = instance.spotPrice.map { "\(dollars($0))/h spot price at launch" } ?? "spot price unknown"
             } else if let hourly = InstanceTypes.table[type]?.hourlyPrice {
-                price = String(format: "$%.4f/h on demand (%@)", hourly, InstanceTypes.pricesAsOf)
+                price = "\(dollars(hourly))/h on demand (\(InstanceTypes.pricesAsOf))"
             } else {
                 price = "on-demand price unknown"
             }
             lines.append("automation:   \(instance.id) \(type) \(instance.lifecycle ?? "on-demand")\(zone): \(price)")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Four decimals, or six for the fractions of a cent some spot prices (and moto's) are.
+    static func dollars(_ value: Double) -> String {
+        String(format: value >= 0.01 ? "$%.4f" : "$%.6f", value)
     }
 }

@@ -93,8 +93,8 @@ struct CloudPlan {
         switch quote {
         case .price(let price, let types):
             let cost = Double(fleet.count) * price.price * max(wall, Self.minimumBilledSeconds) / 3600
-            return String(format: "  spot: $%.2f at today's spot price (%d × $%.4f/h, %@ in %@, the cheapest of %@); "
-                          + "what spot cannot give launches on demand", cost, fleet.count, price.price, price.instanceType,
+            return String(format: "  spot: $%.2f at today's spot price (%d × %@/h, %@ in %@, the cheapest of %@); "
+                          + "what spot cannot give launches on demand", cost, fleet.count, LaunchSummary.dollars(price.price), price.instanceType,
                           price.availabilityZone, types.joined(separator: ", "))
         case .unavailable(let reason):
             return "  spot: no spot price (\(reason)); showing the on-demand cost only, which is what --spot pays at most"
