@@ -72,7 +72,7 @@ struct CloudPlanTests {
         let price = SpotPrice(instanceType: "c5d.9xlarge", availabilityZone: "us-east-1b", price: 0.5, timestamp: "2026-01-01T00:00:00Z")
         var fleet = CloudPlan.Fleet(count: 4, instanceType: "c5.9xlarge", slotsPerInstance: 36)
         fleet.spot = .price(price, types: ["c5.9xlarge", "c5d.9xlarge"])
-        let plan = Self.plan(Array(repeating: 60, count: 144))
+        let plan = Self.plan(Array(repeating: 60, count: 36))
         let wall = plan.estimate(fleet, instances: 4).wall
         let text = plan.render([fleet], runner: "command", known: 0)
         #expect(text.contains("on demand (4 × $1.5300/h"), "\(text)")

@@ -44,7 +44,7 @@ struct AWSLaunchCommand: AsyncParsableCommand {
     var json = false
 
     mutating func validate() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard (1...1000).contains(count) else { throw ValidationError("--count must be 1-1000") }
         _ = try DurationParser.parse(ttl, flag: "--ttl")
         _ = try Distro.named(distro)
         if let rootVolumeSize, !(1...16384).contains(rootVolumeSize) { throw ValidationError("--root-volume-size must be 1-16384 GiB") }
