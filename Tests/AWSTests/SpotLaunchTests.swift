@@ -99,6 +99,7 @@ struct SpotLaunchTests {
             #expect(lifecycles.filter { $0 == "on-demand" }.count == 3 - spotCapacity, "\(lifecycles)")
             #expect(result.run.instances.filter { $0.lifecycle == "on-demand" }.allSatisfy { $0.spotPrice == nil })
             #expect(metrics.snapshot["ec2:DescribeSpotPriceHistory"] == (spotCapacity > 0 ? 1 : nil), "no price call without spot instances")
+            #expect(result.fleetErrors.contains { $0.code == "InsufficientInstanceCapacity" && $0.lifecycle == "spot" }, "\(result.fleetErrors)")
             let live = try await a.ec2.describeInstances(ids: result.run.instances.map(\.id))
             #expect(live.allSatisfy { $0.tag(Ownership.runKey) == result.run.runId && $0.state == "running" })
             #expect(try await a.ec2.describeLaunchTemplates(filters: a.ownership.filters).isEmpty)

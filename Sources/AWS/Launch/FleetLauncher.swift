@@ -19,9 +19,10 @@ extension AWSAutomation {
     /// as soon as the fleets answered; teardown deletes it if the launch was interrupted.
     ///
     /// Every instance boots with the same user data, so all share one host key (a fleet
-    /// launches each instance with launch index 0). Returns the launched instance ids.
+    /// launches each instance with launch index 0). Returns the launched instance ids and the
+    /// fleets' errors (why spot, or a type, fell short).
     func launchFleet(_ request: LaunchRequest, spot: SpotLaunch, account: inout AccountResources, imageId: String,
-                     rootDeviceName: String?, expiresAt: Date, record: inout RunRecord) async throws -> [String] {
+                     rootDeviceName: String?, expiresAt: Date, record: inout RunRecord) async throws -> ([String], [FleetResult.Failure]) {
         guard (1...SpotLaunch.maxInstanceTypes).contains(spot.instanceTypes.count) else {
             throw AutomationAWSError("--spot needs 1 to \(SpotLaunch.maxInstanceTypes) instance types, not \(spot.instanceTypes.count)")
         }
@@ -86,7 +87,7 @@ extension AWSAutomation {
                                      + "\(spot.instanceTypes.joined(separator: ", "))): \(why)"
                                      + (ids.isEmpty ? "" : "; terminated the \(ids.count) it launched"))
         }
-        return launched.map(\.id)
+        return (launched.map(\.id), errors)
     }
 
     /// Spot fleet, then on-demand fleet for what is still missing; every answer is recorded at once.

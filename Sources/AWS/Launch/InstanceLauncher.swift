@@ -38,6 +38,8 @@ public struct LaunchRequest: Sendable {
 public struct LaunchResult: Sendable {
     public let run: RunRecord
     public let account: AccountResources
+    /// With `--spot`: what the fleets reported for the capacity or types they could not give.
+    public var fleetErrors: [FleetResult.Failure] = []
 }
 
 extension AWSAutomation {
@@ -54,11 +56,12 @@ extension AWSAutomation {
         let expiresAt = Date().addingTimeInterval(ttlSeconds)
         var record = RunRecord(runId: runId, namespace: ownership.namespace, region: region, expiresAt: expiresAt)
         var launched: [String] = []
+        var fleetErrors: [FleetResult.Failure] = []
         if let spot = request.spot {
             guard LaunchTemplateRequest.isValidName(ownership.launchTemplateName(runId: runId)) else {
                 throw AutomationAWSError("\(ownership.launchTemplateName(runId: runId)) is not a valid launch template name; use a --prefix of letters, digits and -")
             }
-            launched = try await launchFleet(request, spot: spot, account: &account, imageId: imageId, rootDeviceName: rootDeviceName,
+            (launched, fleetErrors) = try await launchFleet(request, spot: spot, account: &account, imageId: imageId, rootDeviceName: rootDeviceName,
                                              expiresAt: expiresAt, record: &record)
         }
         var remaining = request.spot == nil ? request.count : 0
@@ -116,7 +119,7 @@ extension AWSAutomation {
         record.pendingHostKeys = []
         try state.saveRun(record)
         try state.pinHostKeys(record.instances.compactMap { i in (i.publicIp ?? i.privateIp).map { ($0, i.hostPublicKey) } })
-        return LaunchResult(run: record, account: account)
+        return LaunchResult(run: record, account: account, fleetErrors: fleetErrors)
     }
 
     /// The image's RootDeviceName, which a root volume's block device mapping must name.

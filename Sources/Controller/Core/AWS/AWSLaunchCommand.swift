@@ -81,7 +81,7 @@ struct AWSLaunchCommand: AsyncParsableCommand {
                     print("\(instance.id)\t\(address ?? "-")\t\(instance.hostKeyFingerprint)\t\(target.map { "--target \($0)" } ?? "-")")
                 }
             }
-            if spot.spot { FileHandle.standardError.write(Data(LaunchSummary.lines(result.run, defaultType: instanceType).utf8)) }
+            if spot.spot { FileHandle.standardError.write(Data(LaunchSummary.lines(result, defaultType: instanceType).utf8)) }
             let expiry = result.run.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
             FileHandle.standardError.write(Data("""
                 automation: run \(result.run.runId) in namespace \(automation.ownership.namespace); instances expire at \(expiry)

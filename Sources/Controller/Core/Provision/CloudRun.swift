@@ -98,7 +98,7 @@ final class CloudRun: @unchecked Sendable {
                 continue
             }
             let type = cloud[position].1.instanceType ?? options.instanceType
-            if options.spot.spot { FileHandle.standardError.write(Data(LaunchSummary.lines(result.run, defaultType: type).utf8)) }
+            if options.spot.spot { FileHandle.standardError.write(Data(LaunchSummary.lines(result, defaultType: type).utf8)) }
             for instance in result.run.instances {
                 guard let address = instance.publicIp ?? instance.privateIp else {
                     throw AutomationAWSError("instance \(instance.id) has no address to connect to")
