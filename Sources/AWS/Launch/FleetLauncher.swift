@@ -82,7 +82,8 @@ extension AWSAutomation {
             if !ids.isEmpty {
                 try? await ec2.terminateInstances(ids)
             }
-            let why = errors.isEmpty ? "no errors reported" : errors.map(\.description).joined(separator: "; ")
+            // Several pools often fail for one reason: each reason once.
+            let why = errors.isEmpty ? "no errors reported" : Array(Set(errors.map(\.description))).sorted().joined(separator: "; ")
             throw AutomationAWSError("EC2 Fleet launched \(launched.count) of \(request.count) instances (spot, then on-demand, of "
                                      + "\(spot.instanceTypes.joined(separator: ", "))): \(why)"
                                      + (ids.isEmpty ? "" : "; terminated the \(ids.count) it launched"))
