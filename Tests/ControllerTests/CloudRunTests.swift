@@ -8,10 +8,10 @@ import Testing
 struct CloudRunTests {
     static let tests = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
 
-    static func suite(test: String = "echo {test} on $(hostname)") -> [String] {
-        ["run-tests", "--runner", "command", "--workdir", "/tmp",
-         "--list-command", "printf '\(tests.joined(separator: "\\n"))\\n'",
-         "--test-command", "sh -c '\(test)' {test}"]
+    /// Without a workdir the run syncs this repository to the instances.
+    static func suite(test: String = "echo {test} on $(hostname)", workdir: String? = "/tmp") -> [String] {
+        ["run-tests", "--runner", "command"] + (workdir.map { ["--workdir", $0] } ?? [])
+            + ["--list-command", "printf '\(tests.joined(separator: "\\n"))\\n'", "--test-command", "sh -c '\(test)' {test}"]
     }
 
     /// What the account and the cloud hold after a run: nothing live of this namespace.
@@ -109,14 +109,17 @@ struct CloudRunTests {
         }
     }
 
-    @Test("Ctrl-C while launching, while connecting and while running: exit 130, nothing left", arguments: [
-        ("launching", "launching"), ("connecting", "waiting for SSH"), ("running", "running 6 tests"),
+    @Test("Ctrl-C while launching, connecting, syncing and running: exit 130, nothing left", arguments: [
+        ("launching", "launching"), ("connecting", "waiting for SSH"), ("syncing", "syncing "), ("running", "running 6 tests"),
     ])
     func interruptInEachPhase(phase: String, marker: String) async throws {
         let harness = try RunTestsHarness()
         defer { harness.cleanUp() }
         try await TestCloudFixture.with { cloud in
-            let running = try harness.start(Self.suite(test: "sleep 60") + ["--target", "aws:2:t3.micro"], env: cloud.environment)
+            // The syncing case syncs this repository (the others run in /tmp): a Ctrl-C that lands
+            // once the sync is over still stops the run, with the same outcome.
+            let suite = Self.suite(test: "sleep 60", workdir: phase == "syncing" ? nil : "/tmp")
+            let running = try harness.start(suite + ["--target", "aws:2:t3.micro"], env: cloud.environment)
             let deadline = Date().addingTimeInterval(120)
             var stderr = ""
             while !stderr.contains(marker) && running.process.isRunning && Date() < deadline {
@@ -130,6 +133,60 @@ struct CloudRunTests {
             #expect(outcome.stderr.contains("terminated"), "\(phase): \(outcome.stderr)")
             try await expectNothingLeft(cloud, harness, "after Ctrl-C while \(phase)")
         }
+    }
+
+    @Test("Ctrl-C again while the first one collects tests that ignore their cancel: exit 130 at once, instances still terminated")
+    func interruptWhileCollecting() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let running = try harness.start(Self.suite(test: "trap \"\" TERM INT; sleep 120") + ["--target", "aws:2:t3.micro"], env: cloud.environment)
+            #expect(try await Self.waitFor("running 6 tests", in: running), "never ran")
+            kill(running.process.processIdentifier, SIGINT)
+            // The first Ctrl-C cancels the tests and waits to collect them; they ignore it.
+            #expect(try await Self.waitFor("interrupted:", in: running), "no interrupt note")
+            try await Task.sleep(for: .seconds(1))
+            #expect(running.process.isRunning, "the first Ctrl-C should still be collecting")
+            kill(running.process.processIdentifier, SIGINT)
+            let outcome = try await running.wait(hangGuard: 300)
+            #expect(outcome.status == 130, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("terminated 2 instances"), "\(outcome.stderr)")
+            #expect(outcome.stdout.contains("0 passed, 0 failed, 0 skipped, 6 not run"), "every test accounted for as not run: \(outcome.stdout)")
+            try await expectNothingLeft(cloud, harness, "after Ctrl-C twice while collecting")
+        }
+    }
+
+    @Test("an instance that dies mid-run: its tests re-run on the other one, the summary names it, exit 3, both terminated")
+    func hostLostMidRun() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let running = try harness.start(Self.suite(test: "sleep 4") + ["--target", "aws:2:t3.micro", "--lost-after", "5", "-j", "1"],
+                                            env: cloud.environment)
+            #expect(try await Self.waitFor("running 6 tests", in: running), "never ran")
+            try await Task.sleep(for: .seconds(1))
+            // Pull the plug on one machine: its network namespace and every process in it go.
+            let victim = try #require(cloud.machines.sorted().first)
+            let down = await RunTestsHarness.shellOffPool([TestCloudFixture.script.appendingPathComponent("machine.sh").path, "down",
+                                                           cloud.directory.appendingPathComponent("machines/\(victim)").path])
+            #expect(down.status == 0, "\(down.output)")
+            let outcome = try await running.wait(hangGuard: 300)
+            #expect(outcome.status == 3, "\(outcome.stdout)\n\(outcome.stderr)")
+            #expect(outcome.stdout.contains("6 passed, 0 failed"), "every test accounted for, on the surviving instance: \(outcome.stdout)")
+            #expect(outcome.stdout.contains("lost"), "the summary names the lost target: \(outcome.stdout)")
+            #expect(outcome.stderr.contains("terminated 2 instances"), "\(outcome.stderr)")
+            try await expectNothingLeft(cloud, harness, "after an instance died mid-run")
+        }
+    }
+
+    /// Waits (bounded) until the run's stderr holds `marker`.
+    static func waitFor(_ marker: String, in running: RunTestsHarness.Running, seconds: Double = 180) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while running.process.isRunning && Date() < deadline {
+            if ((try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? "").contains(marker) { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return ((try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? "").contains(marker)
     }
 
     @Test("--keep leaves the instances up and prints ready --target lines")

@@ -49,12 +49,12 @@ struct RunTestsHarness {
         return path
     }
 
-    /// Starts `automation ARGS` in the repository root; output goes to files so no pipe can fill up.
-    func start(_ arguments: [String], env: [String: String] = [:]) throws -> Running {
+    /// Starts `automation ARGS` in `cwd` (default: the repository root); output goes to files so no pipe can fill up.
+    func start(_ arguments: [String], env: [String: String] = [:], cwd: URL? = nil) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.automationBinary())
         process.arguments = arguments
-        process.currentDirectoryURL = Self.repoRoot
+        process.currentDirectoryURL = cwd ?? Self.repoRoot
         var environment = ProcessInfo.processInfo.environment
         environment["AUTOMATION_STATE"] = state.path
         environment["AUTOMATION_AGENT_BINARY"] = try AgentBinary.locate()
@@ -72,8 +72,8 @@ struct RunTestsHarness {
     }
 
     /// Runs `automation ARGS` to completion.
-    func run(_ arguments: [String], env: [String: String] = [:]) async throws -> Outcome {
-        try await start(arguments, env: env).wait()
+    func run(_ arguments: [String], env: [String: String] = [:], cwd: URL? = nil) async throws -> Outcome {
+        try await start(arguments, env: env, cwd: cwd).wait()
     }
 
     struct Running {

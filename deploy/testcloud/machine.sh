@@ -34,6 +34,10 @@ down() {
         while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
         rm -f "$dir/pid"
     fi
+    if [ -f "$dir/egress.pid" ]; then
+        kill "$(cat "$dir/egress.pid")" 2>/dev/null || true
+        rm -f "$dir/egress.pid"
+    fi
     ip netns del "$NETNS" 2>/dev/null || true
     ip link del "$HOST_IF" 2>/dev/null || true
 }
@@ -61,6 +65,10 @@ ip -n "$NETNS" link set "$NS_IF" up
 ip -n "$NETNS" link set lo up
 # The instance metadata service's address, as on EC2.
 ip -n "$NETNS" addr add 169.254.169.254/32 dev lo
+# The way out, as an instance's internet gateway: an HTTP proxy on the host
+# side of the veth pair (egress.py), which the machine's apt, pip, curl and uv use.
+python3 "$here/egress.py" "$SUBNET.1" 3128 </dev/null >"$dir/egress.log" 2>&1 &
+echo $! > "$dir/egress.pid"
 
 # Runs inside the machine's namespaces: builds its tree, boots it, becomes its sshd.
 cat > "$dir/init.sh" <<'INIT'
@@ -74,10 +82,30 @@ mount --rbind /dev "$root/dev"
 mount -t sysfs sysfs "$root/sys"
 mount -t tmpfs -o mode=0755 tmpfs "$root/run"
 mkdir -p "$root/run/sshd"
+# Downloaded .deb files: the shared cache (deploy/testhost/rootfs.sh's) as the
+# read-only lower layer, this machine's downloads above it, so machines never
+# contend for apt's lock and an image never carries the cache.
+archives=/var/cache/automation/apt-archives
+if [ -d "$archives" ] && [ -d "$root/var/cache/apt/archives" ]; then
+    mkdir -p "$dir/apt-upper" "$dir/apt-work"
+    mount -t overlay overlay -o "lowerdir=$archives,upperdir=$dir/apt-upper,workdir=$dir/apt-work" "$root/var/cache/apt/archives"
+fi
+# The internet gateway (egress.py on the host side): apt, pip, and whatever
+# runs in an SSH session (curl, uv) go through it. This machine's extra CA
+# certificates come along, so a TLS-inspecting egress works inside as outside.
+proxy="http://$SUBNET.1:3128"
+printf 'Acquire::http::Proxy "%s/";\nAcquire::https::Proxy "%s/";\n' "$proxy" "$proxy" > "$root/etc/apt/apt.conf.d/01testcloud-egress"
+printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\nproxy = %s\n' "$proxy" > "$root/etc/pip.conf"
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 # The instance's own host name, as EC2's DHCP and cloud-init give it (private UTS namespace).
 name="ip-$(echo "$SUBNET" | tr . -)-2"
 hostname "$name"
 echo "$name" > "$root/etc/hostname"
+grep -q "^127.0.0.1[[:space:]].*localhost" "$root/etc/hosts" 2>/dev/null || echo "127.0.0.1 localhost" >> "$root/etc/hosts"
+grep -q "^::1[[:space:]]" "$root/etc/hosts" 2>/dev/null || echo "::1 localhost ip6-localhost ip6-loopback" >> "$root/etc/hosts"
 grep -q "$name" "$root/etc/hosts" 2>/dev/null || echo "127.0.1.1 $name" >> "$root/etc/hosts"
 # The metadata service runs from this machine's python, outside the chroot.
 python3 "$here/imds.py" "$LAUNCH_INDEX" "$INSTANCE_ID" >"$dir/imds.log" 2>&1 &
@@ -99,7 +127,12 @@ cp "$dir/authorized_keys" "$root$home/.ssh/authorized_keys"
 chroot "$root" chown -R "$LOGIN:" "$home/.ssh"
 # sshd without PAM or systemd; everything else stays the image's own config.
 mkdir -p "$root/etc/ssh/sshd_config.d"
-printf 'UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n' > "$root/etc/ssh/sshd_config.d/01-testcloud.conf"
+no_proxy=localhost,127.0.0.1,169.254.169.254
+{
+    printf 'UsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n'
+    printf 'SetEnv http_proxy=%s https_proxy=%s HTTP_PROXY=%s HTTPS_PROXY=%s no_proxy=%s NO_PROXY=%s' "$proxy" "$proxy" "$proxy" "$proxy" "$no_proxy" "$no_proxy"
+    printf ' SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt PIP_CERT=/etc/ssl/certs/ca-certificates.crt\n'
+} > "$root/etc/ssh/sshd_config.d/01-testcloud.conf"
 # cloud-init: the user data's boothooks run before sshd first starts.
 python3 "$here/userdata.py" boothooks "$dir/user-data" "$root/var/lib/testcloud"
 for hook in "$root"/var/lib/testcloud/boothook-*; do

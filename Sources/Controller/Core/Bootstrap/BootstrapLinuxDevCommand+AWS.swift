@@ -21,15 +21,10 @@ extension BootstrapLinuxDevCommand {
         let distroList = try Self.distroList(distros ?? "")
         let automation = try await aws.automation(global: global, logger: logger)
         let cidr = if let sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
-        let namespace = automation.ownership.namespace
-        let key = try automation.state.clientKey(namespace: namespace).openSSHPublicKey(comment: "hg-automation-\(namespace)")
-        let inputs = BootstrapInputs(authorizedKey: key, pythons: pythons, hgVersion: hgVersion, src: src)
-        let builder = DevImageBuilder(
-            automation: automation, script: RemoteScript(name: "bootstrap.sh", text: EmbeddedScripts.bootstrap + "\n"),
-            arguments: inputs.arguments, instanceType: instanceType, rootVolumeSize: rootVolumeSize, keep: keepImages,
+        let builder = try Self.imageBuilder(
+            automation: automation, image: image, instanceType: instanceType, rootVolumeSize: rootVolumeSize, keep: keepImages,
             builderTTL: try DurationParser.parse(builderTTL, flag: "--builder-ttl"), sshCidr: cidr,
-            connect: Self.sshConnector(automation: automation, targets: targets, state: global.state, logger: logger),
-            logger: logger)
+            targets: targets, state: global.state, logger: logger)
         let interrupts = InterruptMonitor()
         defer { interrupts.stop() }
         let parallel = parallel
@@ -51,6 +46,21 @@ extension BootstrapLinuxDevCommand {
             }
         }
         return 0
+    }
+
+    /// The builder of the namespace's dev images: bootstrap.sh with `image`'s inputs and
+    /// the namespace's key authorised for hg (what `run-tests --dev-image` connects with).
+    static func imageBuilder(automation: AWSAutomation, image: DevImageOptions, instanceType: String, rootVolumeSize: Int?,
+                             keep: Int, builderTTL: Duration, sshCidr: String, targets: TargetOptions, state: StatePaths,
+                             logger: Logger) throws -> DevImageBuilder {
+        let namespace = automation.ownership.namespace
+        let key = try automation.state.clientKey(namespace: namespace).openSSHPublicKey(comment: "hg-automation-\(namespace)")
+        return DevImageBuilder(
+            automation: automation, script: RemoteScript(name: "bootstrap.sh", text: EmbeddedScripts.bootstrap + "\n"),
+            arguments: image.inputs(authorizedKey: key).arguments, instanceType: instanceType, rootVolumeSize: rootVolumeSize,
+            keep: keep, builderTTL: builderTTL, sshCidr: sshCidr,
+            connect: sshConnector(automation: automation, targets: targets, state: state, logger: logger),
+            logger: logger)
     }
 
     /// One distro after another, or all at once with `parallel`; output prefixed by distro when parallel.

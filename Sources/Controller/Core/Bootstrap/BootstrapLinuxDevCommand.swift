@@ -29,20 +29,19 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
             """
     )
 
+    /// Part of an image's fingerprint: `run-tests --dev-image` uses the same, so it finds what this built.
+    static let defaultBuilderType = "t3.2xlarge"
+    static let defaultRootVolumeSize = 16
+    static let defaultKeepImages = 2
+    static let defaultBuilderTTL = "2h"
+
     @OptionGroup var global: GlobalOptions
     @OptionGroup var targets: TargetOptions
 
     @Option(name: .customLong("authorized-key"), help: ArgumentHelp("The OpenSSH public key file to authorise for user hg (default: the first --identity with .pub appended).", valueName: "file"))
     var authorizedKey: String?
 
-    @Option(help: ArgumentHelp("Comma-separated Pythons: 'system' for the distribution's python3, or pyenv versions (default: the script's list).", valueName: "list"))
-    var pythons: String?
-
-    @Option(name: .customLong("hg-version"), help: "The Mercurial release installed in /hgdev/venv-bootstrap (default: the script's).")
-    var hgVersion: String?
-
-    @Option(help: ArgumentHelp("Where /hgdev/src comes from: an hg URL to clone, or 'pypi' for the --hg-version release from PyPI (default: the canonical repository).", valueName: "url"))
-    var src: String?
+    @OptionGroup(title: "What goes into the hosts or images") var image: DevImageOptions
 
     @OptionGroup(title: "AWS images") var aws: AWSCommandOptions
 
@@ -53,19 +52,19 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
     var parallel = false
 
     @Option(name: .customLong("instance-type"), help: "With --distros: the builder's instance type.")
-    var instanceType = "t3.2xlarge"
+    var instanceType = Self.defaultBuilderType
 
     @Option(name: .customLong("root-volume-size"), help: "With --distros: the image's root volume in GiB (1-16384).")
-    var rootVolumeSize = 16
+    var rootVolumeSize = Self.defaultRootVolumeSize
 
     @Option(name: .customLong("keep-images"), help: "With --distros: older images of each distro kept besides the current one (0-100); the rest are deregistered with their snapshots.")
-    var keepImages = 2
+    var keepImages = Self.defaultKeepImages
 
     @Option(name: .customLong("ssh-cidr"), help: "With --distros: IPv4 range allowed to reach the builder's SSH (default: this machine's public address /32).")
     var sshCidr: String?
 
     @Option(name: .customLong("builder-ttl"), help: "With --distros: the builder terminates itself after this long whatever happens, e.g. 2h.")
-    var builderTTL = "2h"
+    var builderTTL = Self.defaultBuilderTTL
 
     mutating func validate() throws {
         if let distros {
@@ -79,13 +78,6 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
         } else if targets.targetTexts.isEmpty {
             throw ValidationError("give the hosts to bootstrap with --target ssh://user@host, or AWS images to build with --distros debian12,…")
         }
-        if let pythons, pythons.split(separator: ",", omittingEmptySubsequences: false).contains(where: { !BootstrapInputs.isPythonName($0) }) {
-            throw ValidationError("--pythons takes 'system' or versions like 3.12.8, comma-separated; got '\(pythons)'")
-        }
-        if let hgVersion, !BootstrapInputs.isVersion(hgVersion) {
-            throw ValidationError("--hg-version must look like 7.2.4, got '\(hgVersion)'")
-        }
-        if let src, src.isEmpty || src.contains("\n") { throw ValidationError("--src must be an hg URL or 'pypi'") }
     }
 
     func run() async throws {
@@ -98,8 +90,7 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
             let specs = try targets.specs()
             let keyFile = try authorizedKey ?? targets.ssh.identities.first.map { $0 + ".pub" }
                 ?? { throw UsageError("give --authorized-key FILE: the public key user hg will accept") }()
-            let inputs = BootstrapInputs(authorizedKey: try BootstrapInputs.readPublicKey(keyFile),
-                                         pythons: pythons, hgVersion: hgVersion, src: src)
+            let inputs = image.inputs(authorizedKey: try BootstrapInputs.readPublicKey(keyFile))
             let script = RemoteScript(name: "bootstrap.sh", text: EmbeddedScripts.bootstrap + "\n")
             let interrupts = InterruptMonitor()
             defer { interrupts.stop() }

@@ -36,13 +36,19 @@ struct DevImageBuilder: Sendable {
                      arguments: arguments, instanceType: instanceType, rootVolumeSize: rootVolumeSize)
     }
 
-    func ensure(_ distro: Distro, prefix: String?, interrupts: InterruptMonitor?) async throws -> Outcome {
+    /// `announce` hears the fingerprint and base image just before a build starts.
+    func ensure(_ distro: Distro, prefix: String?, interrupts: InterruptMonitor?,
+                announce: (@Sendable (_ fingerprint: String, _ base: String) -> Void)? = nil) async throws -> Outcome {
         let base = try await automation.resolveImage(distro: distro)
         let fingerprint = try spec(distro: distro.name, baseImageId: base).fingerprint()
         if let image = try await automation.devImage(distro: distro.name, fingerprint: fingerprint) {
             return Outcome(distro: distro.name, imageId: image.id, fingerprint: fingerprint, reused: true, removed: [])
         }
-        say(prefix, "no image with fingerprint \(fingerprint.prefix(16)); building one from \(base)")
+        if let announce {
+            announce(fingerprint, base)
+        } else {
+            say(prefix, "no image with fingerprint \(fingerprint.prefix(16)); building one from \(base)")
+        }
         // The run id is chosen here so that cleanup finds exactly this build's
         // builder, even when the launch is interrupted before it answers and
         // while other distros build in parallel.

@@ -19,7 +19,7 @@ public struct Automation: AsyncParsableCommand {
         subcommands: [
             ExecCommand.self,
             PingCommand.self,
-            RunTestsCommand.self,
+            RunTestsCommand.self, RunTestsLinuxCommand.self,
             AWSGroupCommand.self, TerminateEC2InstancesCommand.self, PurgeEC2ResourcesCommand.self,
             PutCommand.self, GetCommand.self, CheckTargetCommand.self, SSHBenchCommand.self,
             AgentsCommand.self,

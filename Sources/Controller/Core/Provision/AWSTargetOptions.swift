@@ -24,14 +24,43 @@ struct AWSTargetOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("boot-timeout"), help: "Longest wait for a launched instance to accept SSH, e.g. 5m.")
     var bootTimeout = "10m"
 
+    @Flag(name: .customLong("dev-image"), help: "Launch aws:N instances from the namespace's dev image of --distro (what bootstrap-linux-dev --distros builds; built first when missing, which takes minutes) and connect as hg.")
+    var devImage = false
+
+    @OptionGroup(title: "Dev image (with --dev-image; the same values as bootstrap-linux-dev's find the same image)") var imageInputs: DevImageOptions
+
+    @Option(name: .customLong("builder-type"), help: "With --dev-image: the instance type that builds a missing image (part of its fingerprint).")
+    var builderType = BootstrapLinuxDevCommand.defaultBuilderType
+
+    @Option(help: ArgumentHelp("Make /hgwork on each aws:N instance with this filesystem (\(PrepareWorkdirCommand.filesystems.joined(separator: ", "))) and run there: the working copy in /hgwork/src, the tests' scratch in /hgwork/tmp.", valueName: "fs"))
+    var filesystem: String?
+
+    @Option(name: .customLong("workdir-volume-size"), help: "With a --filesystem that needs a disk: the extra EBS volume's size in GiB (1-16384).")
+    var workdirVolumeSize = 32
+
     @Flag(help: "Keep aws:N instances after the run (until --instance-ttl) and print their --target lines.")
     var keep = false
+
+    /// The extra volume a --filesystem is made on; default and tmpfs need none.
+    var extraVolumeSize: Int? {
+        guard let filesystem, !["default", "tmpfs"].contains(filesystem) else { return nil }
+        return workdirVolumeSize
+    }
+
+    /// Where a prepared instance's work happens.
+    static let workRoot = "/hgwork"
 
     mutating func validate() throws {
         _ = try DurationParser.parse(instanceTTL, flag: "--instance-ttl")
         _ = try DurationParser.parse(bootTimeout, flag: "--boot-timeout")
         _ = try Distro.named(distro)
         guard InstanceTypes.isWellFormed(instanceType) else { throw ValidationError("--instance-type '\(instanceType)' is not an instance type (like c5.9xlarge)") }
+        if devImage && image != nil { throw ValidationError("--dev-image chooses the image; drop --image") }
+        if let filesystem, !PrepareWorkdirCommand.filesystems.contains(filesystem) {
+            throw ValidationError("--filesystem must be one of \(PrepareWorkdirCommand.filesystems.joined(separator: ", ")); got '\(filesystem)'")
+        }
+        guard (1...16384).contains(workdirVolumeSize) else { throw ValidationError("--workdir-volume-size must be 1-16384 GiB") }
+        guard InstanceTypes.isWellFormed(builderType) else { throw ValidationError("--builder-type '\(builderType)' is not an instance type (like t3.2xlarge)") }
         if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
     }
 }

@@ -71,18 +71,25 @@ final class CloudRun: @unchecked Sendable {
     /// Launches every `aws:N` target at once, waits until each instance answers SSH
     /// with the pinned host key, and returns the targets with instances in their place.
     private func provision(_ specs: [TargetSpec], targets: TargetOptions, global: GlobalOptions, jobs: Int?) async throws -> [TargetSpec] {
-        let started = ContinuousClock.now
         let cidr = if let sshCidr = options.sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
         let distro = try Distro.named(options.distro)
         let ttl = try DurationParser.parse(options.instanceTTL, flag: "--instance-ttl")
         let cloud = specs.enumerated().compactMap { index, spec in spec.awsTarget.map { (index, $0) } }
+        var imageId = options.image
+        var user = distro.defaultUser
+        if options.devImage {
+            imageId = try await devImage(distro, cidr: cidr, targets: targets, global: global)
+            user = "hg"
+        }
+        let started = ContinuousClock.now
         note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", "))"
              + (options.spot.spot ? " as spot (on demand for what spot cannot give)" : "") + " "
              + "in \(automation.region) (namespace \(automation.ownership.namespace), expire in \(options.instanceTTL))")
         let launched = try await withThrowingTaskGroup(of: (Int, LaunchResult).self) { group in
             for (position, (_, target)) in cloud.enumerated() {
                 var request = LaunchRequest(count: target.count, instanceType: target.instanceType ?? options.instanceType,
-                                            imageId: options.image, distro: distro, ttl: ttl, sshCidr: cidr, runId: runIds[position])
+                                            imageId: imageId, distro: distro, ttl: ttl, sshCidr: cidr, runId: runIds[position])
+                request.workdirVolumeSize = options.extraVolumeSize
                 request.spot = options.spot.launch(for: request.instanceType)
                 group.addTask { (position, try await self.automation.launch(request)) }
             }
@@ -104,7 +111,7 @@ final class CloudRun: @unchecked Sendable {
                     throw AutomationAWSError("instance \(instance.id) has no address to connect to")
                 }
                 // A --spot fleet may have chosen another type than the target's.
-                resolved.append(.ssh(.init(user: distro.defaultUser, host: address, slots: jobs ?? InstanceTypes.vcpus(instance.instanceType ?? type),
+                resolved.append(.ssh(.init(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(instance.instanceType ?? type),
                                            identity: key)))
             }
         }
@@ -121,7 +128,67 @@ final class CloudRun: @unchecked Sendable {
             return ready
         }
         note("\(instances) instances ready after \(Self.seconds(ContinuousClock.now - started))")
+        if let filesystem = options.filesystem {
+            resolved = try await prepareWorkdirs(resolved, filesystem: filesystem, key: key, targets: targets, global: global)
+        }
         return resolved
+    }
+
+    /// The namespace's dev image of `distro`: reused when its fingerprint matches, else built
+    /// now (a builder launched, bootstrapped, imaged and terminated; minutes, once).
+    private func devImage(_ distro: Distro, cidr: String, targets: TargetOptions, global: GlobalOptions) async throws -> String {
+        let started = ContinuousClock.now
+        let builder = try BootstrapLinuxDevCommand.imageBuilder(
+            automation: automation, image: options.imageInputs, instanceType: options.builderType,
+            rootVolumeSize: BootstrapLinuxDevCommand.defaultRootVolumeSize, keep: BootstrapLinuxDevCommand.defaultKeepImages,
+            builderTTL: try DurationParser.parse(BootstrapLinuxDevCommand.defaultBuilderTTL, flag: "--builder-ttl"),
+            sshCidr: cidr, targets: targets, state: global.state, logger: logger)
+        let outcome = try await builder.ensure(distro, prefix: nil, interrupts: nil, announce: { fingerprint, base in
+            self.note("no \(distro.name) dev image has fingerprint \(fingerprint.prefix(16)); building it first from \(base) "
+                      + "(a builder bootstraps it: minutes, once; later runs reuse it)")
+        })
+        if outcome.reused {
+            note("dev image \(outcome.imageId) (\(distro.name), fingerprint \(outcome.fingerprint.prefix(16)))")
+        } else {
+            note("built dev image \(outcome.imageId) (\(distro.name)) in \(Self.seconds(ContinuousClock.now - started))")
+        }
+        return outcome.imageId
+    }
+
+    /// `/hgwork` with `filesystem` on every instance at once (prepare-workdir.sh through sudo),
+    /// owned by the login user, with `tmp` for the tests' scratch; the targets then work there.
+    private func prepareWorkdirs(_ resolved: [TargetSpec], filesystem: String, key: String, targets: TargetOptions,
+                                 global: GlobalOptions) async throws -> [TargetSpec] {
+        let started = ContinuousClock.now
+        let script = RemoteScript(name: "prepare-workdir.sh", text: EmbeddedScripts.prepareWorkdir + "\n")
+        let root = AWSTargetOptions.workRoot
+        let prepared = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
+            for (index, spec) in resolved.enumerated() {
+                guard case .ssh(var address) = spec, address.identity == key else { continue }
+                group.addTask {
+                    let client = try await SSHTargets.connect(address, options: targets, state: global.state, logger: self.logger)
+                    defer { client.close() }
+                    let status = try await script.run(
+                        on: client, target: address.host,
+                        arguments: ["--filesystem", filesystem, "--mount-point", root, "--owner", address.user ?? "root"],
+                        prefix: "[\(address.host)] ", interrupts: nil)
+                    guard status == 0 else {
+                        throw ProvisionError("\(address.host): prepare-workdir.sh --filesystem \(filesystem) exited with status \(status); its output is above")
+                    }
+                    if (try? await client.stat(root + "/tmp")) == nil {
+                        try await client.mkdir(root + "/tmp", mode: 0o1777)
+                    }
+                    try await client.chmod(root + "/tmp", mode: 0o1777)
+                    address.workRoot = root
+                    return (index, .ssh(address))
+                }
+            }
+            var out = resolved
+            for try await (index, spec) in group { out[index] = spec }
+            return out
+        }
+        note("\(root) (\(filesystem)) ready on every instance after \(Self.seconds(ContinuousClock.now - started))")
+        return prepared
     }
 
     /// Connects until the instance's sshd answers and the agent starts: sshd comes up and

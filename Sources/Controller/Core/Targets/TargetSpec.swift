@@ -27,6 +27,9 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         public var slots: Int?
         /// A private key to offer first: the namespace key of an instance this run launched.
         public var identity: String?
+        /// A prepared work area (an instance's /hgwork): the synced copy goes to `<workRoot>/src`,
+        /// the tests' scratch to `<workRoot>/tmp`.
+        public var workRoot: String?
 
         public init(user: String?, host: String, port: Int = 22, slots: Int? = nil, identity: String? = nil) {
             self.user = user
@@ -110,6 +113,11 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         case .ssh(let address): address.slots ?? 1
         case .aws(let target): target.count * (target.instanceType.flatMap(InstanceTypes.vcpus) ?? 1)
         }
+    }
+
+    /// The prepared work area of an ssh target, if any.
+    public var workRoot: String? {
+        if case .ssh(let address) = self { address.workRoot } else { nil }
     }
 
     public var description: String {

@@ -44,6 +44,10 @@ struct MercurialTestRunner: TestRunnerAdapter {
     }
 
     func listTests(_ client: AgentClient) async throws -> [String] {
+        let script = (testsDir as NSString).appendingPathComponent("run-tests.py")
+        guard (try? await client.stat(script)) != nil else {
+            throw RunnerError("\(script) does not exist: run from a Mercurial working copy (or pass its root as --workdir)")
+        }
         var params = settings.params([settings.python, "run-tests.py", "--list-tests"] + settings.runnerArgs + settings.selection, scratch: nil)
         params.cwd = testsDir
         return TestListParser.mercurial(try await ExecOutput.collect(client, params, what: "run-tests.py --list-tests"))

@@ -81,9 +81,12 @@ extension RunSession {
         let coordinator = RunCoordinator(queue: queue, progress: progress, events: runDir.events)
         progress.note("running \(names.count) tests on \(slots.count) slots (\(targets.map(\.spec.description).joined(separator: ", "))); run \(runDir.runID)")
         let started = Date()
-        let scratchBase = "/tmp/automation-run-\(runDir.runID)"
-        // One base per target: two targets on one machine may be different users.
-        @Sendable func base(_ index: Int) -> String { "\(scratchBase)-t\(index)" }
+        // One base per target: two targets on one machine may be different users. A
+        // prepared work area (/hgwork) holds it, so tests run on the filesystem asked for.
+        let bases = targets.enumerated().map { index, target in
+            "\(target.spec.workRoot.map { $0 + "/tmp" } ?? "/tmp")/automation-run-\(runDir.runID)-t\(index)"
+        }
+        @Sendable func base(_ index: Int) -> String { bases[index] }
         let contexts = targets.enumerated().flatMap { index, target in
             target.slots.map { slot, hostIndex in
                 (index, SlotContext(slot: slot, client: target.client, hostSlotIndex: hostIndex,

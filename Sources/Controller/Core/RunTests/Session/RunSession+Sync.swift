@@ -31,12 +31,15 @@ extension RunSession {
         let selection = try await offPool {
             try SourceSelection.resolve(source: nil, cwd: FileManager.default.currentDirectoryPath, includeVCS: false)
         }
+        FileHandle.standardError.write(Data("syncing \(selection.root) to \(targets.count) target\(targets.count == 1 ? "" : "s")\n".utf8))
         let tree = try await SourceTree.scan(selection, excludes: ExcludeRules([]), cacheDirectory: try? command.global.state.directory("cache/sync"))
         let project = projectName
         let runners = try await withThrowingTaskGroup(of: (Int, String, SyncSummary).self) { group in
             for (index, target) in targets.enumerated() {
                 group.addTask {
-                    let dir = try await Self.syncDirectory(target.client, project: project)
+                    let dir = if let root = target.spec.workRoot { root + "/src" } else {
+                        try await Self.syncDirectory(target.client, project: project)
+                    }
                     let summary = try await TargetSync(target: target.spec.description, client: target.client, destination: dir).run(tree)
                     return (index, dir, summary)
                 }
