@@ -165,4 +165,33 @@ struct SpotLaunchTests {
             #expect(a.state.loadRuns(region: "us-west-2", namespace: "dave").isEmpty, "records drop the deleted templates")
         }
     }
+
+    @Test("a launch cancelled while CreateFleet is in flight deletes its launch template on the way out")
+    func cancelledFleetDeletesTemplate() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            // Record the account state first, so the launch through the proxy starts with CreateLaunchTemplate.
+            let direct = try TestClients.automation(moto.endpoint, namespace: "erin", stateDirectory: dir)
+            try await direct.terminateRun(runId: try await direct.launch(request(count: 1)).run.runId)
+            let proxy = try await ServerProcess.start(script: "fault-proxy.py", arguments: [moto.endpoint, "pass,hang"])
+            defer { proxy.stop() }
+            let a = try TestClients.automation(proxy.endpoint, namespace: "erin", stateDirectory: dir)
+            let launch = Task { try await a.launch(request(count: 2)) }
+            // The second request (CreateFleet) hangs: wait until the proxy holds it, then cancel.
+            var seen = 0
+            for _ in 0..<600 where seen < 2 {
+                try await Task.sleep(for: .milliseconds(100))
+                seen = Int(try await HTTPClient().send(HTTPRequest(method: "GET", url: proxy.endpoint + "/__count")).text) ?? -1
+            }
+            #expect(seen == 2, "the proxy never received CreateFleet")
+            launch.cancel()
+            let outcome = await launch.result
+            #expect(throws: (any Error).self) { try outcome.get() }
+            #expect(try await direct.ec2.describeLaunchTemplates(filters: direct.ownership.filters).isEmpty, "the template outlived the launch")
+            let records = direct.state.loadRuns(region: "us-west-2", namespace: "erin")
+            #expect(records.allSatisfy { ($0.launchTemplates ?? []).isEmpty }, "\(records)")
+            try await direct.purge(dryRun: false)
+        }
+    }
 }
