@@ -69,6 +69,49 @@ final class TestCloudFixture: @unchecked Sendable {
         return true
     }
 
+    /// Runs Python `code` with `ec2`, a boto3 EC2 client of the cloud's first region; its output.
+    func ec2(_ code: String) async throws -> String {
+        let script = """
+            import boto3, os
+            ec2 = boto3.client("ec2", region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+            """ + "\n" + code
+        let result = await RunTestsHarness.shellOffPool(["python3", "-c", script], env: environment)
+        guard result.status == 0 else { throw HarnessError("boto3 failed (\(result.status)): \(result.output)") }
+        return result.output
+    }
+
+    /// Every instance moto knows in the cloud's first region, with its state (`running`, `terminated`, …).
+    func instanceStates() async throws -> [String: String] {
+        let output = try await ec2("""
+            for page in ec2.get_paginator("describe_instances").paginate():
+                for reservation in page["Reservations"]:
+                    for instance in reservation["Instances"]:
+                        print(instance["InstanceId"], instance["State"]["Name"])
+            """)
+        var states: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2 { states[String(fields[0])] = String(fields[1]) }
+        }
+        return states
+    }
+
+    /// The directory of a live instance's machine (its disk is `upper` there).
+    func machineDirectory(_ instanceId: String) -> URL {
+        directory.appendingPathComponent("machines").appendingPathComponent(instanceId)
+    }
+
+    /// Runs `command` (sh) as root inside an instance's machine: its namespaces, its root file system.
+    func runInMachine(_ instanceId: String, _ command: String) async throws -> (status: Int32, output: String) {
+        let dir = machineDirectory(instanceId)
+        let unshare = try String(contentsOf: dir.appendingPathComponent("pid"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        // The machine's first process is unshare's only child.
+        let children = try String(contentsOfFile: "/proc/\(unshare)/task/\(unshare)/children", encoding: .utf8)
+        let first = try #require(children.split(separator: " ").first.map(String.init), "machine \(instanceId) has no process")
+        return await RunTestsHarness.shellOffPool(["nsenter", "-t", first, "-m", "-p", "-u", "-n",
+                                                   "chroot", dir.appendingPathComponent("root").path, "/bin/sh", "-c", command])
+    }
+
     /// The testcloud's log, for failure messages.
     var log: String { (try? String(contentsOf: directory.appendingPathComponent("testcloud.log"), encoding: .utf8)) ?? "" }
 }

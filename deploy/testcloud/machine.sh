@@ -114,6 +114,28 @@ until grep -q listening "$dir/imds.log" 2>/dev/null; do
     i=$((i + 1)); [ $i -lt 100 ] || { echo "machine: metadata service did not start" >&2; exit 1; }
     sleep 0.05
 done
+# Power off as on EC2 (there is no init system here): `poweroff` and
+# `shutdown -h` record the request in /var/lib/testcloud/poweroff, which
+# testcloud.py sees in DIR/upper and turns into StopInstances or
+# TerminateInstances, as the instance's shutdown behaviour says; the machine
+# then goes down the way a stopped or terminated instance's does. The shims
+# come first in root's PATH and sudo's secure_path. A request left from
+# before this boot (a stopped instance, a captured image) is dropped.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+rm -f "$root/var/lib/testcloud/poweroff"
+mkdir -p "$root/var/lib/testcloud" "$root/usr/local/sbin"
+cat > "$root/usr/local/sbin/poweroff" <<'SHIM'
+#!/bin/sh
+# deploy/testcloud: record the request; testcloud.py powers the instance off as EC2 would.
+name=$(basename "$0")
+[ "$(id -u)" = 0 ] || { echo "$name: must be superuser" >&2; exit 1; }
+case " $* " in
+*" -r "* | *" --reboot "* | *" -c "* | *" reboot "*) echo "$name: only power-off is simulated on the testcloud" >&2; exit 1 ;;
+esac
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $name $*" >> /var/lib/testcloud/poweroff
+SHIM
+chmod 0755 "$root/usr/local/sbin/poweroff"
+ln -sf poweroff "$root/usr/local/sbin/shutdown"
 # The image's login user, as cloud-init makes it: passwordless sudo, the key pair authorised.
 if ! chroot "$root" getent passwd "$LOGIN" >/dev/null; then
     chroot "$root" useradd -m -s /bin/bash "$LOGIN"

@@ -10,7 +10,10 @@ boothook applied with a metadata service answering its launch index, the key
 pair authorised for the login user, sshd); a stopped instance's machine is
 shut down with its disk kept; a terminated one is removed. An image made
 from an instance (CreateImage) captures that instance's disk, and instances
-launched from the image start with it.
+launched from the image start with it. A machine that powers itself off
+(`poweroff` or `shutdown -h` inside it, which machine.sh records in
+/var/lib/testcloud/poweroff) is stopped or terminated through moto, as its
+InstanceInitiatedShutdownBehavior says, as EC2 does.
 
 Instance addresses (public and private, as moto reports them) are written to
 DIR/address-map for the controller's $AUTOMATION_ADDRESS_MAP. DIR/env holds
@@ -37,6 +40,8 @@ SECRET_KEY = "testcloud-secret-key"
 # Login users of the distributions' images, as deploy/aws and the controller's Distro table name them.
 LOGIN_BY_IMAGE_PREFIX = [("ubuntu", "ubuntu"), ("debian", "admin")]
 LIVE_STATES = {"pending", "running"}
+# Where machine.sh's poweroff shim records a request, inside the machine's disk.
+POWEROFF_REQUEST = os.path.join("var", "lib", "testcloud", "poweroff")
 
 
 def serve_checkip() -> str:
@@ -113,6 +118,8 @@ class Cloud:
             record = self.machines.get(instance_id)
             if state in LIVE_STATES and (record is None or not record["up"]):
                 self.boot(region, ec2, instance, record)
+            elif state == "running" and record is not None and record["up"] and self.wants_power_off(record):
+                self.power_off(ec2, instance_id, record)
             elif state not in LIVE_STATES and record is not None and record["up"]:
                 self.shut_down(instance_id, remove=state in ("terminated", "shutting-down"))
             elif state == "terminated" and record is not None:
@@ -135,6 +142,9 @@ class Cloud:
             os.makedirs(os.path.dirname(layer), exist_ok=True)
             # The image is the instance's disk as it is now: its lower layers plus its changes.
             subprocess.run(["cp", "-a", os.path.join(record["dir"], "upper"), layer], check=True)
+            # A power-off request belongs to the instance, never to instances of its image.
+            if os.path.isfile(os.path.join(layer, POWEROFF_REQUEST)):
+                os.remove(os.path.join(layer, POWEROFF_REQUEST))
             self.images[image_id] = layer + ":" + record["lower"]
             log(f"image {image_id} captured from {source}")
 
@@ -195,10 +205,27 @@ class Cloud:
         self.write_address_map()
         log(f"{instance_id} up at {record['address']} as {', '.join(record['names'])} (login {record['login']})")
 
+    def wants_power_off(self, record: dict) -> bool:
+        # A regular file: a whiteout (a character device) hides an image's stale one.
+        return not record.get("powering_off") and os.path.isfile(os.path.join(record["dir"], "upper", POWEROFF_REQUEST))
+
+    def power_off(self, ec2, instance_id: str, record: dict) -> None:
+        """What EC2 does when an instance's OS shuts down: stop or terminate it,
+        as its shutdown behaviour says; the next round takes the machine down."""
+        attribute = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="instanceInitiatedShutdownBehavior")
+        behaviour = attribute.get("InstanceInitiatedShutdownBehavior", {}).get("Value", "stop")
+        if behaviour == "terminate":
+            ec2.terminate_instances(InstanceIds=[instance_id])
+        else:
+            ec2.stop_instances(InstanceIds=[instance_id])
+        record["powering_off"] = True
+        log(f"{instance_id} powered itself off (shutdown behaviour {behaviour})")
+
     def shut_down(self, instance_id: str, remove: bool) -> None:
         record = self.machines[instance_id]
         subprocess.run([os.path.join(HERE, "machine.sh"), "down", record["dir"]], capture_output=True)
         record["up"] = False
+        record["powering_off"] = False
         record.pop("address", None)
         self.write_address_map()
         log(f"{instance_id} {'terminated' if remove else 'stopped'}")

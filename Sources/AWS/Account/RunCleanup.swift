@@ -28,16 +28,52 @@ extension AWSAutomation {
             try await ec2.terminateInstances(ids)
             _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
         }
-        if var record = state.loadRuns(region: region, namespace: ownership.namespace).first(where: { $0.runId == runId }) {
-            // A --spot launch that was interrupted may have left its launch template.
-            if !(record.launchTemplates ?? []).isEmpty { try await deleteRunLaunchTemplates(&record) }
-            // The launch is over either way: its tokens have found whatever it started.
-            record.pendingHostKeys = []
-            record.instances = []
-            try? state.saveRun(record)
-            forgetTerminated(Set(instances.map(\.id)))
-            if record.images.isEmpty && record.snapshots.isEmpty { state.removeRun(record) }
-        }
+        try await deleteLeftoverLaunchTemplates(runId: runId)
+        forgetRun(runId: runId, terminated: Set(instances.map(\.id)))
         return instances
+    }
+
+    /// Terminates the instances of a run whose launch completed, in one call: the launch's
+    /// answer named every instance, so nothing is looked up again, and nothing waits for
+    /// "terminated": an instance that TerminateInstances reports `shutting-down` can never
+    /// run again and is no longer billed (waiting for `terminated` costs a DescribeInstances
+    /// every poll and 30–60 s on EC2). One reported in any other state is waited for until it
+    /// is going away; ids EC2 no longer knows fall back to ``terminateRun(runId:)``.
+    @discardableResult
+    public func terminateLaunched(runId: String, instanceIds: [String]) async throws -> [String] {
+        guard !instanceIds.isEmpty else { return try await terminateRun(runId: runId).map(\.id) }
+        let goingAway: Set<String> = ["shutting-down", "terminated"]
+        let states: [(String, String)]
+        do {
+            states = try await ec2.terminateInstances(instanceIds)
+        } catch let error as AWSError where error.code == "InvalidInstanceID.NotFound" {
+            return try await terminateRun(runId: runId).map(\.id)
+        }
+        let settled = Set(states.filter { goingAway.contains($0.1) }.map(\.0))
+        let unsettled = instanceIds.filter { !settled.contains($0) }
+        if !unsettled.isEmpty {
+            _ = try await ec2.waitForInstances(unsettled, toBe: goingAway, timeout: waitTimeout, interval: pollInterval)
+        }
+        try await deleteLeftoverLaunchTemplates(runId: runId)
+        forgetRun(runId: runId, terminated: Set(instanceIds))
+        return instanceIds
+    }
+
+    /// A --spot launch that was interrupted may have left its launch template (recorded
+    /// before it was created); a completed launch deleted its own, so this costs no call.
+    private func deleteLeftoverLaunchTemplates(runId: String) async throws {
+        guard var record = state.loadRuns(region: region, namespace: ownership.namespace).first(where: { $0.runId == runId }),
+              !(record.launchTemplates ?? []).isEmpty else { return }
+        try await deleteRunLaunchTemplates(&record)
+    }
+
+    /// The launch is over either way: its tokens have found whatever it started.
+    private func forgetRun(runId: String, terminated: Set<String>) {
+        guard var record = state.loadRuns(region: region, namespace: ownership.namespace).first(where: { $0.runId == runId }) else { return }
+        record.pendingHostKeys = []
+        record.instances = []
+        try? state.saveRun(record)
+        forgetTerminated(terminated)
+        if record.images.isEmpty && record.snapshots.isEmpty { state.removeRun(record) }
     }
 }

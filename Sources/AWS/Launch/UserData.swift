@@ -36,6 +36,11 @@ public enum UserData {
         mkdir -p /etc/ssh/sshd_config.d
         echo "HostKey /etc/ssh/ssh_host_ed25519_key" > /etc/ssh/sshd_config.d/00-hg-automation-hostkey.conf
     fi
+    # A controller that vanished without closing its connection (its laptop
+    # asleep, its network gone) is dropped after a minute of unanswered SSH
+    # keepalives: its agent sessions end, so the agent's idle power-off follows.
+    mkdir -p /etc/ssh/sshd_config.d
+    printf 'ClientAliveInterval 15\nClientAliveCountMax 4\n' > /etc/ssh/sshd_config.d/00-hg-automation-alive.conf
     # Lifetime: with InstanceInitiatedShutdownBehavior=terminate, powering off terminates.
     NOW=$(date +%s)
     if [ "$NOW" -ge "$EXPIRES_AT" ]; then

@@ -8,6 +8,7 @@ public enum AgentMain {
     static let usage = """
         usage: automation-agent --stdio
                automation-agent serve [--listen HOST:PORT] [--idle-timeout SECONDS] [--detach]
+                                      [--poweroff-when-idle] [--log FILE]
                automation-agent --version
 
           --stdio                 serve one session on stdin/stdout
@@ -18,6 +19,12 @@ public enum AgentMain {
           --idle-timeout SECONDS  exit after this long with no session (default 1800, 0 = never)
           --detach                after printing the JSON line, leave the caller's
                                   session and close stdout/stderr
+          --poweroff-when-idle    when the idle timeout fires, power the machine off
+                                  (as root, else with sudo -n) instead of just exiting;
+                                  for machines that exist only for this agent (EC2
+                                  instances that terminate on shutdown)
+          --log FILE              with --detach: append stderr (what the agent did when
+                                  idle) to FILE instead of discarding it
         """
 
     public static func run(_ arguments: [String]) -> Never {
@@ -53,9 +60,20 @@ public enum AgentMain {
                 options.idleTimeout = seconds
             case "--detach":
                 options.detach = true
+            case "--poweroff-when-idle":
+                options.powerOffWhenIdle = true
+            case "--log":
+                guard let value = args.first, !value.isEmpty else { fail(64, "automation-agent: --log needs a file name") }
+                args.removeFirst()
+                let fd = open(value, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+                guard fd >= 0 else { fail(71, "automation-agent: --log \(value): \(Sys.errorString(errno))") }
+                options.logDescriptor = fd
             default:
                 fail(64, "automation-agent: unknown option \(flag)\n\(usage)")
             }
+        }
+        if options.powerOffWhenIdle && options.idleTimeout == 0 {
+            fail(64, "automation-agent: --poweroff-when-idle needs an --idle-timeout above 0")
         }
         Listener.run(options)
     }

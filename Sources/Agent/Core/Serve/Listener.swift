@@ -31,6 +31,10 @@ enum Listener {
         var endpoint = Endpoint(host: "127.0.0.1", port: 0)
         var idleTimeout: Double = 1800
         var detach = false
+        /// When the idle timeout fires, power the machine off (`PowerOff`) instead of just exiting.
+        var powerOffWhenIdle = false
+        /// Where a detached agent's stderr goes (`--log`); /dev/null when nil.
+        var logDescriptor: Int32?
     }
 
     private static let lastActivity = Atomic<UInt64>(0)
@@ -50,7 +54,7 @@ enum Listener {
             if null >= 0 {
                 dup2(null, 0)
                 dup2(null, 1)
-                dup2(null, 2)
+                dup2(options.logDescriptor ?? null, 2)
                 if null > 2 { close(null) }
             }
         } else {
@@ -78,7 +82,10 @@ enum Listener {
             }
             if idleNs > 0, admission.activeSessions == 0 {
                 let now = Sys.now(), last = lastActivity.load(ordering: .relaxed)
-                if now > last && now - last > idleNs { exit(0) }
+                if now > last && now - last > idleNs {
+                    if options.powerOffWhenIdle { PowerOff.run(idleSeconds: options.idleTimeout) }
+                    exit(0)
+                }
             }
         }
     }

@@ -35,11 +35,12 @@ struct AWSCommandOptions: ParsableArguments, Sendable {
         try AWSSettings.resolve(options: AWSOptions(profile: profile, region: region, endpointURL: endpointURL), environment: .current)
     }
 
-    /// A ready ``AWSAutomation`` for this namespace (one STS call when --namespace is not given).
+    /// A ready ``AWSAutomation`` for this namespace (without --namespace, one STS call per
+    /// access key and day: the answer is kept in the state directory).
     func automation(global: GlobalOptions, logger: Logger, metrics: AWSCallMetrics = AWSCallMetrics()) async throws -> AWSAutomation {
         let client = try settings().makeClient(metrics: metrics)
-        let ns = try await AWSAutomation.resolveNamespace(namespace, client: client)
         let state = AWSStateStore(stateDirectory: URL(fileURLWithPath: try global.state.directory("")))
+        let ns = try await AWSAutomation.resolveNamespace(namespace, client: client, cache: IdentityCache(state: state))
         return AWSAutomation(client: client, ownership: try Ownership(namespace: ns, prefix: prefix), state: state, logger: logger,
                              waitTimeout: try DurationParser.parse(waitTimeout, flag: "--wait-timeout"))
     }

@@ -21,6 +21,10 @@ struct AWSTargetOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("instance-ttl"), help: "aws:N instances power off and terminate after this long whatever happens, e.g. 2h.")
     var instanceTTL = "4h"
 
+    @Option(name: .customLong("instance-idle-timeout"),
+            help: "aws:N instances power off, and so terminate, after this long with no controller connected (a controller that was killed), e.g. 10m.")
+    var instanceIdleTimeout = "10m"
+
     @Option(name: .customLong("boot-timeout"), help: "Longest wait for a launched instance to accept SSH, e.g. 5m.")
     var bootTimeout = "10m"
 
@@ -53,6 +57,7 @@ struct AWSTargetOptions: ParsableArguments, Sendable {
     mutating func validate() throws {
         _ = try DurationParser.parse(instanceTTL, flag: "--instance-ttl")
         _ = try DurationParser.parse(bootTimeout, flag: "--boot-timeout")
+        _ = try instanceIdleSeconds()
         _ = try Distro.named(distro)
         guard InstanceTypes.isWellFormed(instanceType) else { throw ValidationError("--instance-type '\(instanceType)' is not an instance type (like c5.9xlarge)") }
         if devImage && image != nil { throw ValidationError("--dev-image chooses the image; drop --image") }
@@ -62,5 +67,12 @@ struct AWSTargetOptions: ParsableArguments, Sendable {
         guard (1...16384).contains(workdirVolumeSize) else { throw ValidationError("--workdir-volume-size must be 1-16384 GiB") }
         guard InstanceTypes.isWellFormed(builderType) else { throw ValidationError("--builder-type '\(builderType)' is not an instance type (like t3.2xlarge)") }
         if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
+    }
+
+    /// `--instance-idle-timeout` in seconds, within what the agent's `--idle-timeout` takes (365 days).
+    func instanceIdleSeconds() throws -> Int {
+        let seconds = Int(try DurationParser.parse(instanceIdleTimeout, flag: "--instance-idle-timeout").components.seconds)
+        guard seconds <= 365 * 86400 else { throw ValidationError("--instance-idle-timeout: \"\(instanceIdleTimeout)\" is longer than the limit of 365 days") }
+        return seconds
     }
 }

@@ -8,7 +8,9 @@ import SSH
 /// together, reached as ordinary `ssh://` targets with the namespace key and the host
 /// keys pinned at launch, and terminated on every way out (success, failing tests,
 /// errors, Ctrl-C, a second Ctrl-C) unless `--keep`. A controller that vanishes
-/// leaves them to their `--instance-ttl` (they power off, which terminates them).
+/// leaves them to their agents: with no controller for `--instance-idle-timeout`
+/// an agent powers its instance off, which terminates it (`--instance-ttl` is the
+/// backstop).
 final class CloudRun: @unchecked Sendable {
     private let automation: AWSAutomation
     private let options: AWSTargetOptions
@@ -18,12 +20,18 @@ final class CloudRun: @unchecked Sendable {
     private let lock = NSLock()
     /// The one teardown (or, with --keep, the decision to skip it) that every path awaits.
     private var teardown: Task<Void, Never>?
+    /// The instances each completed launch returned, by run id: teardown terminates these
+    /// directly; a run id missing here (launch failed or interrupted) is searched for.
+    private var launchedIds: [String: [String]] = [:]
+    /// Held here because the teardown runs detached, outside the task-local recorder.
+    private let phases: PhaseRecorder?
 
     private init(automation: AWSAutomation, options: AWSTargetOptions, runIds: [String], logger: Logger) {
         self.automation = automation
         self.options = options
         self.runIds = runIds
         self.logger = logger
+        self.phases = PhaseRecorder.current
     }
 
     /// Runs `body` with `specs` where every `aws:N` became N `ssh://` targets, and tears the
@@ -33,7 +41,10 @@ final class CloudRun: @unchecked Sendable {
         let cloudTargets = specs.compactMap(\.awsTarget)
         guard !cloudTargets.isEmpty else { return try await body(specs) }
 
-        let automation = try await options.aws.automation(global: global, logger: logger)
+        // The account's calls open the first phase: the dev image's when there is one.
+        PhaseRecorder.current?.begin(options.devImage ? .image : .launch)
+        let automation = try await options.aws.automation(global: global, logger: logger,
+                                                          metrics: PhaseRecorder.current?.awsCalls ?? AWSCallMetrics())
         let run = CloudRun(automation: automation, options: options, runIds: cloudTargets.map { _ in RunRecord.newRunId() }, logger: logger)
         let teardownID = ExitTeardowns.shared.register { await run.tearDown(reason: "interrupted") }
         defer { ExitTeardowns.shared.remove(teardownID) }
@@ -71,17 +82,26 @@ final class CloudRun: @unchecked Sendable {
     /// Launches every `aws:N` target at once, waits until each instance answers SSH
     /// with the pinned host key, and returns the targets with instances in their place.
     private func provision(_ specs: [TargetSpec], targets: TargetOptions, global: GlobalOptions, jobs: Int?) async throws -> [TargetSpec] {
+        var started = ContinuousClock.now
         let cidr = if let sshCidr = options.sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
         let distro = try Distro.named(options.distro)
         let ttl = try DurationParser.parse(options.instanceTTL, flag: "--instance-ttl")
+        // Kept instances outlive the run on purpose: their agents only exit when idle.
+        let powerOffWhenIdle: Int? = try options.keep ? nil : options.instanceIdleSeconds()
         let cloud = specs.enumerated().compactMap { index, spec in spec.awsTarget.map { (index, $0) } }
         var imageId = options.image
         var user = distro.defaultUser
         if options.devImage {
-            imageId = try await devImage(distro, cidr: cidr, targets: targets, global: global)
+            phases?.begin(.image, at: started)
+            // The builder's own connect and deploy are part of the image, not of the run's phases.
+            imageId = try await PhaseRecorder.$current.withValue(nil) {
+                try await devImage(distro, cidr: cidr, targets: targets, global: global)
+            }
+            phases?.end(.image)
             user = "hg"
+            started = ContinuousClock.now
         }
-        let started = ContinuousClock.now
+        phases?.begin(.launch, at: started)
         note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", "))"
              + (options.spot.spot ? " as spot (on demand for what spot cannot give)" : "") + " "
              + "in \(automation.region) (namespace \(automation.ownership.namespace), expire in \(options.instanceTTL))")
@@ -94,7 +114,10 @@ final class CloudRun: @unchecked Sendable {
                 group.addTask { (position, try await self.automation.launch(request)) }
             }
             var results: [Int: LaunchResult] = [:]
-            for try await (position, result) in group { results[position] = result }
+            for try await (position, result) in group {
+                results[position] = result
+                lock.withLock { launchedIds[runIds[position]] = result.run.instances.map(\.id) }
+            }
             return results
         }
         let key = automation.state.clientKeyPath(namespace: automation.ownership.namespace).path
@@ -111,13 +134,18 @@ final class CloudRun: @unchecked Sendable {
                     throw AutomationAWSError("instance \(instance.id) has no address to connect to")
                 }
                 // A --spot fleet may have chosen another type than the target's.
-                resolved.append(.ssh(.init(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(instance.instanceType ?? type),
-                                           identity: key)))
+                var target = TargetSpec.SSHAddress(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(instance.instanceType ?? type),
+                                                   identity: key)
+                target.powerOffWhenIdle = powerOffWhenIdle
+                resolved.append(.ssh(target))
             }
         }
+        phases?.end(.launch)
         let instances = resolved.count - (specs.count - cloud.count)
         note("\(instances) instances running after \(Self.seconds(ContinuousClock.now - started)); waiting for SSH")
         let boot = try DurationParser.parse(options.bootTimeout, flag: "--boot-timeout")
+        // Each host ends `connect` when its sshd answers (RemoteAgentHost), then `deploy`.
+        phases?.begin(.connect)
         resolved = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
             for (index, spec) in resolved.enumerated() {
                 guard case .ssh(let address) = spec, address.identity == key else { continue }
@@ -129,7 +157,9 @@ final class CloudRun: @unchecked Sendable {
         }
         note("\(instances) instances ready after \(Self.seconds(ContinuousClock.now - started))")
         if let filesystem = options.filesystem {
+            phases?.begin(.prepare)
             resolved = try await prepareWorkdirs(resolved, filesystem: filesystem, key: key, targets: targets, global: global)
+            phases?.end(.prepare)
         }
         return resolved
     }
@@ -246,7 +276,9 @@ final class CloudRun: @unchecked Sendable {
         let task = lock.withLock { () -> Task<Void, Never> in
             if let teardown { return teardown }
             // Detached: cancellation (Ctrl-C) of the caller must not stop the teardown itself.
-            let task = Task.detached { [self] in await terminateAll(reason: reason) }
+            let task = Task.detached { [self] in
+                if let phases { await phases.measure(.teardown) { await terminateAll(reason: reason) } } else { await terminateAll(reason: reason) }
+            }
             teardown = task
             return task
         }
@@ -259,7 +291,11 @@ final class CloudRun: @unchecked Sendable {
         var failures: [String] = []
         for runId in runIds {
             do {
-                terminated += try await automation.terminateRun(runId: runId).count
+                if let ids = lock.withLock({ launchedIds[runId] }) {
+                    terminated += try await automation.terminateLaunched(runId: runId, instanceIds: ids).count
+                } else {
+                    terminated += try await automation.terminateRun(runId: runId).count
+                }
             } catch {
                 failures.append("run \(runId): \(error)")
             }

@@ -94,6 +94,9 @@ struct RunTestsCommand: AsyncParsableCommand {
     @Flag(name: .customLong("keep-scratch"), help: "Keep the per-slot scratch directories on the targets.")
     var keepScratch = false
 
+    @Flag(help: "Print how long each phase took (launch, connect, deploy, sync, build, list, run, collect, teardown) and the AWS calls made, in one line on stderr at the end (always on with aws:N targets). Every run writes them to phases.json in its run directory.")
+    var timings = false
+
     @Argument(parsing: .captureForPassthrough, help: "Test selection for the runner's listing, after --.")
     var selection: [String] = []
 
@@ -133,9 +136,26 @@ struct RunTestsCommand: AsyncParsableCommand {
                 // Plan only: list on this machine's working copy, launch nothing.
                 return try await RunSession(command: self, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
             }
-            return try await CloudRun.with(specs, options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
-                try await RunSession(command: self, specs: specs, logger: logger).run()
+            let phases = PhaseRecorder()
+            defer { reportPhases(phases, specs: specs) }
+            return try await PhaseRecorder.$current.withValue(phases) {
+                try await CloudRun.with(specs, options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
+                    try await RunSession(command: self, specs: specs, logger: logger).run()
+                }
             }
+        }
+    }
+
+    /// After teardown, however the run ended: phases.json beside the reports, and with
+    /// --timings or aws:N targets the one-line summary.
+    private func reportPhases(_ phases: PhaseRecorder, specs: [TargetSpec]) {
+        do {
+            _ = try phases.write(targets: specs.map(\.description))
+        } catch {
+            CommandRunner.report("cannot write phases.json: \(RunDirectory.reason(error))")
+        }
+        if timings || specs.contains(where: { $0.awsTarget != nil }) {
+            FileHandle.standardError.write(Data("automation: \(phases.summary())\n".utf8))
         }
     }
 }

@@ -119,7 +119,8 @@ struct AgentDeployer {
         // The path and digest are hex and fixed text; the idle timeout is a
         // number: nothing user-controlled reaches the remote shell.
         let command = AgentStateFile.startCommand(agentPath: path, digest: digest, mismatchStatus: Self.mismatchStatus,
-                                                  idleTimeout: configuration.agentIdleTimeout, attach: attach)
+                                                  idleTimeout: configuration.agentIdleTimeout,
+                                                  powerOffWhenIdle: configuration.agentPowerOffWhenIdle, attach: attach)
         let result = try await session.execute(command)
         if result.exitStatus == Self.mismatchStatus { throw DigestMismatch(path: path) }
         let line = result.output.split(separator: "\n").first.map(String.init) ?? ""

@@ -19,8 +19,11 @@ enum AgentStateFile {
     /// detached, record its line in the state file (umask 077, written to a
     /// temporary name and renamed) and print it. `agentPath` and `digest` are
     /// hex under a fixed directory and `idleTimeout` a number: nothing
-    /// user-controlled reaches the shell.
-    static func startCommand(agentPath: String, digest: String, mismatchStatus: Int32, idleTimeout: Int, attach: Bool) -> String {
+    /// user-controlled reaches the shell. `powerOffWhenIdle` adds
+    /// `--poweroff-when-idle`, with the agent's stderr (what it did when idle)
+    /// appended to `agent-<sha256>.log` beside the state file.
+    static func startCommand(agentPath: String, digest: String, mismatchStatus: Int32, idleTimeout: Int,
+                             powerOffWhenIdle: Bool = false, attach: Bool) -> String {
         let state = path(agentPath: agentPath)
         var script = "cd \"$HOME\" || exit 1; s=\(state); "
         if attach {
@@ -31,7 +34,9 @@ enum AgentStateFile {
         script += "f=\"$HOME\"/\(agentPath); h=$(sha256sum \"$f\" 2>/dev/null || shasum -a 256 \"$f\" 2>/dev/null) || "
         script += "{ echo \"automation: cannot compute the SHA-256 of $f (no sha256sum or shasum on this host)\" >&2; exit 96; }; "
         script += "[ \"${h%% *}\" = \"\(digest)\" ] || { echo \"automation: $f does not match its SHA-256\" >&2; exit \(mismatchStatus); }; "
-        script += "umask 077; \"$HOME\"/\(agentPath) serve --listen 127.0.0.1:0 --idle-timeout \(idleTimeout) --detach > \"$s.$$\" "
+        script += "umask 077; \"$HOME\"/\(agentPath) serve --listen 127.0.0.1:0 --idle-timeout \(idleTimeout) --detach"
+        if powerOffWhenIdle { script += " --poweroff-when-idle --log \"${s%.state}.log\"" }
+        script += " > \"$s.$$\" "
         script += "|| { r=$?; rm -f \"$s.$$\"; exit $r; }; mv -f \"$s.$$\" \"$s\" && cat \"$s\""
         return script
     }

@@ -38,7 +38,12 @@ public final class RemoteAgentHost: Sendable {
     /// Connects, deploys the agent if needed and starts it.
     public static func start(_ endpoint: SSHEndpoint, configuration: SSHTargetConfiguration,
                              logger: Logger) async throws -> RemoteAgentHost {
+        let phases = PhaseRecorder.current
+        phases?.begin(.connect)
         let session = try await SSHSession.connect(to: endpoint, configuration: configuration.ssh, logger: logger)
+        phases?.end(.connect, host: endpoint.host)
+        phases?.begin(.deploy)
+        defer { phases?.end(.deploy, host: endpoint.host) }
         do {
             let deployer = AgentDeployer(session: session, configuration: configuration, logger: logger)
             var agent = try await deployer.deployAndStart()

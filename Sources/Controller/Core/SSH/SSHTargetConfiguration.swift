@@ -14,6 +14,9 @@ public struct SSHTargetConfiguration: Sendable {
     public var stateDirectory: String
     /// Seconds the remote agent waits without a controller before exiting.
     public var agentIdleTimeout: Int
+    /// Whether the remote agent powers the host off when its idle timeout fires
+    /// (instances launched for one run; see `TargetSpec.SSHAddress.powerOffWhenIdle`).
+    public var agentPowerOffWhenIdle = false
 
     /// Creates a configuration.
     public init(ssh: SSHConfiguration, agentBinary: String, stateDirectory: String, agentIdleTimeout: Int = 1800) {

@@ -12,6 +12,10 @@ public enum SSHTargets {
         if let identity = address.identity {
             configuration.ssh.authMethods.insert(.privateKeyFile(path: identity), at: 0)
         }
+        if let seconds = address.powerOffWhenIdle {
+            configuration.agentIdleTimeout = seconds
+            configuration.agentPowerOffWhenIdle = true
+        }
         let host = try await SSHHostPool.shared.host(try endpoint(address), configuration: configuration, logger: logger)
         return try await host.openClient(logger: logger)
     }

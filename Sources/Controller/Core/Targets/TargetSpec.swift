@@ -30,6 +30,10 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         /// A prepared work area (an instance's /hgwork): the synced copy goes to `<workRoot>/src`,
         /// the tests' scratch to `<workRoot>/tmp`.
         public var workRoot: String?
+        /// Seconds with no controller after which the agent powers the machine off
+        /// (`serve --poweroff-when-idle`): set for an instance this run launched, which
+        /// terminates on shutdown. Nil: the agent just exits after `--agent-idle-timeout`.
+        public var powerOffWhenIdle: Int?
 
         public init(user: String?, host: String, port: Int = 22, slots: Int? = nil, identity: String? = nil) {
             self.user = user

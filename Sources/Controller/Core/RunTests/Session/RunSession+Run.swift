@@ -59,15 +59,17 @@ extension RunSession {
         do {
             interrupts.onInterrupt { if !testsStarted.isSet { abandonAll("interrupted before the tests started") } }
             // Each target gets the runner for its own synced copy (or the shared --workdir).
-            let synced = try await syncTargets(targets)
+            let synced = try await PhaseRecorder.measure(.sync) { try await syncTargets(targets) }
             runners = synced
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, target) in targets.enumerated() {
-                    group.addTask { try await synced[index].prepare(target.client, target: target.spec.description) }
+            try await PhaseRecorder.measure(.build) {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (index, target) in targets.enumerated() {
+                        group.addTask { try await synced[index].prepare(target.client, target: target.spec.description) }
+                    }
+                    try await group.waitForAll()
                 }
-                try await group.waitForAll()
             }
-            names = try await listTests(targets[0].client, with: synced[0])
+            names = try await PhaseRecorder.measure(.list) { try await listTests(targets[0].client, with: synced[0]) }
         } catch where interrupts.fired {
             return ExitCodes.interrupted
         }
@@ -77,6 +79,7 @@ extension RunSession {
         let queue = TestQueue(tests: estimates, slots: slots, policy: runner.batchPolicy, retryFailed: command.retryFailed)
 
         let runDir = try RunDirectory(stateRoot: try state.directory(""), project: projectName)
+        PhaseRecorder.current?.attach(runDirectory: runDir.path, runID: runDir.runID)
         let progress = ProgressPrinter()
         let coordinator = RunCoordinator(queue: queue, progress: progress, events: runDir.events)
         progress.note("running \(names.count) tests on \(slots.count) slots (\(targets.map(\.spec.description).joined(separator: ", "))); run \(runDir.runID)")
@@ -118,12 +121,15 @@ extension RunSession {
                 }
             }
         }
-        await withTaskGroup(of: Void.self) { group in
-            for (index, context) in contexts {
-                group.addTask { await work(context, runner: runners[index], base: base(index), coordinator: coordinator) }
+        await PhaseRecorder.measure(.run) {
+            await withTaskGroup(of: Void.self) { group in
+                for (index, context) in contexts {
+                    group.addTask { await work(context, runner: runners[index], base: base(index), coordinator: coordinator) }
+                }
             }
         }
         workersDone.set()
+        PhaseRecorder.current?.begin(.collect)
         ticker.cancel()
         progress.end()
         if !command.keepScratch {
@@ -151,6 +157,7 @@ extension RunSession {
             !(byTarget[attempt.slot.target] ?? []).contains { $0.overlapsStall(start: attempt.start, end: attempt.end) }
         })
         do { try store.save(history) } catch { logger.warning("cannot save durations", metadata: ["file": "\(store.path.path)", "error": "\(error)"]) }
+        PhaseRecorder.current?.end(.collect)
 
         var lines = ["reports: \(runDir.path.path) (junit.xml, events.jsonl, report.html)"]
         lines += TextSummary.lines(report)

@@ -1,0 +1,155 @@
+import AutomationKit
+import Foundation
+import Glibc
+import Testing
+
+/// `automation-agent serve --poweroff-when-idle`: what the agent does when its idle
+/// timeout fires on a machine that exists only for it.
+///
+/// This machine must never power off: the agent runs as an unprivileged user
+/// (nobody, through setpriv, when the tests run as root), which only ever tries
+/// `sudo -n …`, and the `sudo` it finds first on its PATH is a stand-in that
+/// records its arguments. Before an agent starts, the test checks that this
+/// stand-in is the `sudo` the agent's user resolves.
+@Suite("serve --poweroff-when-idle", .timeLimit(.minutes(5)),
+       .enabled(if: PowerOffRunnable.value, "as root, needs setpriv (util-linux) to run the agent as nobody; CI=true makes this a failure"))
+struct PowerOffTests {
+    /// A scratch directory the unprivileged user can use: the agent's copy, the stand-in `sudo`, its record.
+    final class Scratch: @unchecked Sendable {
+        let dir: URL
+        let agent: String
+        let record: URL
+
+        /// `sudoStatus`: what the stand-in `sudo` exits with.
+        init(sudoStatus: Int32) throws {
+            dir = URL(fileURLWithPath: "/tmp/poweroff-test-\(UUID().uuidString.prefix(8))")
+            let bin = dir.appendingPathComponent("bin")
+            try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
+            agent = dir.appendingPathComponent("automation-agent").path
+            try FileManager.default.copyItem(atPath: try AgentHarness.binary(), toPath: agent)
+            record = dir.appendingPathComponent("sudo-calls")
+            let sudo = bin.appendingPathComponent("sudo")
+            let refusal = sudoStatus == 0 ? "" : "echo 'sudo: a password is required' >&2\n"
+            try "#!/bin/sh\necho \"$*\" >> \(record.path)\n\(refusal)exit \(sudoStatus)\n".write(to: sudo, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: sudo.path)
+        }
+
+        deinit { try? FileManager.default.removeItem(at: dir) }
+
+        /// The agent's PATH: the stand-in first.
+        var path: String { dir.appendingPathComponent("bin").path + ":/usr/bin:/bin" }
+
+        /// Runs as the unprivileged user: nobody when this is root, else this user.
+        var launcher: [String] {
+            getuid() == 0 ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] : []
+        }
+
+        /// The commands the stand-in `sudo` was given, one per line.
+        var calls: [String] {
+            ((try? String(contentsOf: record, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        /// Starts `agent ARGS` as the unprivileged user, after making sure its `sudo` is the stand-in.
+        func start(_ arguments: [String], stdout: Pipe, stderr: Pipe) throws -> Process {
+            let resolved = HelperCommand.run(launcher + ["/usr/bin/env", "PATH=\(path)", "/bin/sh", "-c", "command -v sudo; id -u"])
+            let lines = resolved.split(separator: "\n").map(String.init)
+            try #require(lines.first == dir.appendingPathComponent("bin/sudo").path, "the agent would not run the stand-in sudo: \(resolved)")
+            try #require(lines.last != "0", "the agent would run as root: \(resolved)")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: launcher.first ?? agent)
+            process.arguments = Array((launcher + [agent]).dropFirst()) + arguments
+            process.environment = ["PATH": path, "HOME": dir.path]
+            process.currentDirectoryURL = dir
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = stdout
+            process.standardError = stderr
+            try process.run()
+            return process
+        }
+    }
+
+    /// Waits until `process` exits; one still running after `seconds` is killed and fails the test.
+    static func waitForExit(_ process: Process, seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                Issue.record("the agent did not exit within \(Int(seconds)) s of its idle timeout")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    @Test("when sudo refuses, every way to power off is tried, the failure is reported and the agent still exits")
+    func refusedStillExits() async throws {
+        let scratch = try Scratch(sudoStatus: 1)
+        let stderr = Pipe()
+        let agent = try scratch.start(["serve", "--idle-timeout", "1", "--poweroff-when-idle"], stdout: Pipe(), stderr: stderr)
+        try await Self.waitForExit(agent)
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(agent.terminationStatus == 70, "\(log)")
+        #expect(scratch.calls == ["-n poweroff", "-n systemctl poweroff", "-n shutdown -h now"])
+        #expect(log.contains("no session for 1 s: powering the machine off"), "\(log)")
+        #expect(log.contains("sudo: a password is required"), "the command's own message is in the log: \(log)")
+        #expect(log.contains("`sudo -n poweroff` exited with status 1"), "\(log)")
+        #expect(log.contains("could not power the machine off"), "\(log)")
+        #expect(log.contains("run the agent as root or give its user passwordless sudo"), "\(log)")
+    }
+
+    @Test("detached with --log: the first command that works powers off, and the log says so")
+    func detachedLogsPowerOff() async throws {
+        let scratch = try Scratch(sudoStatus: 0)
+        let logFile = scratch.dir.appendingPathComponent("agent.log")
+        let stdout = Pipe()
+        let starter = try scratch.start(["serve", "--idle-timeout", "1", "--poweroff-when-idle", "--detach", "--log", logFile.path],
+                                        stdout: stdout, stderr: Pipe())
+        try await Self.waitForExit(starter)
+        #expect(starter.terminationStatus == 0)
+        let line = stdout.fileHandleForReading.readDataToEndOfFile()
+        let announce = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        let pid = try #require((announce["pid"] as? NSNumber)?.int32Value)
+        #expect(await AgentHarness.eventually(60) { !AgentHarness.isAlive(pid) }, "the detached agent is still running")
+        #expect(scratch.calls == ["-n poweroff"])
+        let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+        #expect(log.contains("powering the machine off (--poweroff-when-idle)"), "\(log)")
+        #expect(log.contains("`sudo -n poweroff` succeeded: the machine is going down"), "\(log)")
+    }
+
+    @Test("--poweroff-when-idle with no idle timeout is a usage error")
+    func needsIdleTimeout() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try AgentHarness.binary())
+        process.arguments = ["serve", "--idle-timeout", "0", "--poweroff-when-idle"]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 64)
+        #expect(String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("needs an --idle-timeout above 0"))
+    }
+}
+
+/// Whether the power-off tests can run: as root they need setpriv; CI=true runs them regardless, to fail.
+enum PowerOffRunnable {
+    static var value: Bool {
+        ProcessInfo.processInfo.environment["CI"] == "true" || getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+    }
+}
+
+/// Runs a helper command to completion and returns its stdout and stderr.
+enum HelperCommand {
+    static func run(_ argv: [String]) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        do { try process.run() } catch { return "cannot run \(argv[0]): \(error)" }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
