@@ -123,4 +123,35 @@ struct CLITests {
             #expect(again.stderr.contains("nothing to delete"))
         }
     }
+
+    @Test("aws launch --spot: spot short by one, the rest on demand, each line says which and at what price; --json too",
+          .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+    func launchSpot() async throws {
+        let home = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            let proxy = try await ServerProcess.start(script: "fault-proxy.py", arguments: [moto.endpoint, ""], environment: ["FAULT_SPOT_CAPACITY": "1"])
+            defer { proxy.stop() }
+            let env = CLI.environment(home: home, ["AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": proxy.endpoint])
+            let state = ["--state-path", home.appendingPathComponent("state").path, "--aws-region", "us-east-1", "--namespace", "spotter"]
+            let launch = try CLI.run(["aws", "launch", "--count", "2", "--instance-type", "c5.9xlarge", "--spot", "--ssh-cidr", "192.0.2.10/32", "--json"] + state,
+                                     environment: env)
+            #expect(launch.status == 0, "\(launch.stderr)")
+            #expect(launch.stderr.contains("2 instances: 1 spot, 1 on demand"), "\(launch.stderr)")
+            #expect(launch.stderr.contains("spot fell short: InsufficientInstanceCapacity"), "\(launch.stderr)")
+            #expect(launch.stderr.contains("spot in us-east-1") && launch.stderr.contains("$0.000010/h spot price at launch"), "\(launch.stderr)")
+            #expect(launch.stderr.contains("c5.9xlarge on-demand") || launch.stderr.contains("c5d.9xlarge on-demand"), "\(launch.stderr)")
+            let objects = try launch.stdout.split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            #expect(objects.compactMap { $0["lifecycle"] as? String }.sorted() == ["on-demand", "spot"], "\(launch.stdout)")
+            #expect(objects.allSatisfy { ["c5.9xlarge", "c5d.9xlarge", "c5n.9xlarge"].contains($0["instanceType"] as? String ?? "") })
+            #expect(Set(objects.compactMap { $0["fingerprint"] as? String }).count == 1, "one host key per fleet launch")
+            let terminate = try CLI.run(["terminate-ec2-instances"] + state, environment: env)
+            #expect(terminate.status == 0, "\(terminate.stderr)")
+            #expect(terminate.stdout.split(separator: "\n").count == 2, "\(terminate.stdout)")
+            #expect(!terminate.stdout.contains("launch-template"), "the launch deleted its template: \(terminate.stdout)")
+            _ = try CLI.run(["purge-ec2-resources"] + state, environment: env)
+        }
+    }
 }

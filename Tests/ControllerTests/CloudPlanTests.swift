@@ -1,4 +1,5 @@
 @testable import AutomationKit
+import AWS
 import Foundation
 import Scheduling
 import Testing
@@ -64,5 +65,74 @@ struct CloudPlanTests {
         #expect(outcome.stdout.contains("aws:4:c5.9xlarge: 4 instances × 36 slots = 144 slots"))
         #expect(outcome.stdout.contains("cost: $"))
         #expect(outcome.stdout.contains("from launch to teardown"))
+    }
+
+    @Test("with --spot the plan adds the cost at the cheapest spot price next to the on-demand cost, or says why it cannot")
+    func spotLine() throws {
+        let price = SpotPrice(instanceType: "c5d.9xlarge", availabilityZone: "us-east-1b", price: 0.5, timestamp: "2026-01-01T00:00:00Z")
+        var fleet = CloudPlan.Fleet(count: 4, instanceType: "c5.9xlarge", slotsPerInstance: 36)
+        fleet.spot = .price(price, types: ["c5.9xlarge", "c5d.9xlarge"])
+        let plan = Self.plan(Array(repeating: 60, count: 36))
+        let wall = plan.estimate(fleet, instances: 4).wall
+        let text = plan.render([fleet], runner: "command", known: 0)
+        #expect(text.contains("on demand (4 × $1.5300/h"), "\(text)")
+        #expect(text.contains(String(format: "spot: $%.2f at today's spot price (4 × $0.5000/h, c5d.9xlarge in us-east-1b, the cheapest of c5.9xlarge, c5d.9xlarge)",
+                                     4 * 0.5 * wall / 3600)), "\(text)")
+        fleet.spot = .unavailable("could not connect")
+        let fallback = plan.render([fleet], runner: "command", known: 0)
+        #expect(fallback.contains("cost: $"), "the on-demand table stays")
+        #expect(fallback.contains("spot: no spot price (could not connect); showing the on-demand cost only"), "\(fallback)")
+        // An unknown type still gets its spot line.
+        let unknown = CloudPlan.Fleet(count: 1, instanceType: "z9.mega", slotsPerInstance: 1, spot: .price(price, types: ["z9.mega", "c5d.9xlarge"]))
+        #expect(plan.render([unknown], runner: "command", known: 0).contains("spot: $"))
+    }
+
+    @Test("default spot alternatives: same vCPUs, burstable only for burstable, at most half as dear again, cheapest first")
+    func spotAlternatives() {
+        #expect(InstanceTypes.spotAlternatives(to: "c5.9xlarge") == ["c5d.9xlarge", "c5n.9xlarge"])
+        #expect(InstanceTypes.spotAlternatives(to: "t3.micro") == ["t3a.micro"])
+        let large = InstanceTypes.spotAlternatives(to: "c5.large")
+        #expect(large == ["c6i.large", "c7i.large", "m5.large"], "\(large)")
+        #expect(InstanceTypes.spotAlternatives(to: "z9.mega").isEmpty)
+        for type in InstanceTypes.table.keys {
+            let alternatives = InstanceTypes.spotAlternatives(to: type)
+            #expect(alternatives.count <= 3 && !alternatives.contains(type))
+            #expect(alternatives.allSatisfy { InstanceTypes.vcpus($0) == InstanceTypes.vcpus(type) })
+        }
+    }
+
+    @Test("--spot-types: the target's type first, then the list; bad lists are usage errors (exit 64)")
+    func spotTypesFlag() async throws {
+        var options = try SpotOptions.parse(["--spot", "--spot-types", "c5d.9xlarge, c5.9xlarge,m5.8xlarge"])
+        #expect(options.launch(for: "c5.9xlarge")?.instanceTypes == ["c5.9xlarge", "c5d.9xlarge", "m5.8xlarge"])
+        options = try SpotOptions.parse(["--spot"])
+        #expect(options.launch(for: "t3.micro")?.instanceTypes == ["t3.micro", "t3a.micro"])
+        #expect(try SpotOptions.parse([]).launch(for: "t3.micro") == nil)
+
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let many = (1...21).map { "c5.\($0)xlarge" }.joined(separator: ",")
+        for bad in [["--spot-types", "c5.large"], ["--spot", "--spot-types", "not a type"], ["--spot", "--spot-types", ","], ["--spot", "--spot-types", many]] {
+            let outcome = try await harness.run(RunTestsHarness.sampleSuite + ["--target", "aws:1", "--dry-run"] + bad)
+            #expect(outcome.status == 64, "\(bad): \(outcome.stderr)")
+            #expect(outcome.stderr.contains("--spot-types"), "\(bad): \(outcome.stderr)")
+            let launch = try await harness.run(["aws", "launch", "--ssh-cidr", "10.0.0.1/32"] + bad)
+            #expect(launch.status == 64, "aws launch \(bad): \(launch.stderr)")
+        }
+    }
+
+    @Test("--dry-run --spot when AWS cannot be reached: the on-demand plan, and why there is no spot price")
+    func dryRunSpotWithoutAWS() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let home = harness.scratch.appendingPathComponent("home").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let outcome = try await harness.run(RunTestsHarness.sampleSuite + ["--target", "aws:4:c5.9xlarge", "--dry-run", "--spot"],
+                                            env: ["HOME": home, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "x",
+                                                  "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": "http://127.0.0.1:1"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stdout.contains("cost: $"), "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("spot: no spot price ("), "\(outcome.stdout)")
+        #expect(outcome.stdout.contains("showing the on-demand cost only"), "\(outcome.stdout)")
     }
 }

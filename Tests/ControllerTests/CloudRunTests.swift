@@ -44,6 +44,58 @@ struct CloudRunTests {
         }
     }
 
+    @Test("--spot: a dry run prices spot, then the sample suite runs on fleet-launched spot instances, which are terminated, template and all")
+    func spotRunsAndTerminates() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let target = ["--target", "aws:2:t3.micro", "--spot"]
+            let plan = try await harness.run(RunTestsHarness.sampleSuite + target + ["--dry-run"], env: cloud.environment)
+            #expect(plan.status == 0, "\(plan.stderr)")
+            #expect(plan.stdout.contains("on demand (2 × $0.0104/h"), "\(plan.stdout)")
+            #expect(plan.stdout.contains("spot: $0.00 at today's spot price (2 × $0.000010/h"), "moto prices every pool at $0.00001: \(plan.stdout)")
+            #expect(plan.stdout.contains("the cheapest of t3.micro, t3a.micro"), "\(plan.stdout)")
+            #expect(cloud.machines.isEmpty, "a dry run launches nothing")
+
+            let outcome = try await harness.run(RunTestsHarness.sampleSuite + target, env: cloud.environment)
+            #expect(outcome.status == 0, "\(outcome.stderr)\n\(cloud.log)")
+            let total = try RunTestsHarness.sampleTests().count
+            #expect(outcome.stdout.contains("\(total - 1) passed, 0 failed, 1 skipped"), "\(outcome.stdout)")
+            #expect(outcome.stderr.contains("launching 2 × t3.micro as spot"), "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("2 instances: 2 spot, 0 on demand"), "\(outcome.stderr)")
+            let priced = outcome.stderr.split(separator: "\n").filter { $0.contains(" spot in us-") && $0.hasSuffix("$0.000010/h spot price at launch") }
+            #expect(priced.count == 2, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains("terminated 2 instances (run finished)"), "\(outcome.stderr)")
+            // Both fleet instances took tests: their one shared host key was pinned for each address.
+            let hosts = Set(outcome.stdout.split(separator: "\n").filter { $0.hasPrefix("PASS") }.compactMap { line in
+                line.split(separator: "[").last?.split(separator: "#").first.map(String.init)
+            })
+            #expect(hosts.count == 2, "\(outcome.stdout)")
+            // terminate-ec2-instances --dry-run lists launch templates too: none may be left.
+            try await expectNothingLeft(cloud, harness, "after a spot run")
+        }
+    }
+
+    @Test("--spot: Ctrl-C while launching terminates what the fleet launched and deletes the launch template")
+    func spotInterruptedWhileLaunching() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        try await TestCloudFixture.with { cloud in
+            let running = try harness.start(Self.suite(test: "sleep 60") + ["--target", "aws:2:t3.micro", "--spot"], env: cloud.environment)
+            let deadline = Date().addingTimeInterval(120)
+            var stderr = ""
+            while !stderr.contains("launching") && running.process.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                stderr = (try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? ""
+            }
+            #expect(stderr.contains("launching"), "never reached: \(stderr)")
+            kill(running.process.processIdentifier, SIGINT)
+            let outcome = try await running.wait(hangGuard: 300)
+            #expect(outcome.status == 130, "\(outcome.stderr)")
+            try await expectNothingLeft(cloud, harness, "after Ctrl-C while launching spot instances")
+        }
+    }
+
     @Test("failing tests exit 1 and still terminate the instances")
     func failingTestsTerminate() async throws {
         let harness = try RunTestsHarness()

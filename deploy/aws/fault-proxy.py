@@ -9,6 +9,11 @@ every request is forwarded. Actions:
   jthrottle answer 400 with a JSON ThrottlingException
   500       answer 500 InternalError
   hang      accept the request and never answer
+With FAULT_SPOT_CAPACITY=N (FAULT_ON_DEMAND_CAPACITY=N) in the environment,
+every spot (on-demand) CreateFleet gets at most N instances: the request is
+rewritten before moto sees it (moto does not check signatures by default),
+and the answer lists InsufficientInstanceCapacity for the rest, as EC2 does
+when capacity runs out; N=0 answers without asking moto.
 Also works as a plain HTTP proxy (absolute-form request targets are
 forwarded to UPSTREAM_URL). Prints "PORT <n>" when listening. GET /__count returns the number of
 requests seen (excluding /__count). Exits when stdin reaches EOF.
@@ -19,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 UPSTREAM = sys.argv[1].rstrip("/")
@@ -74,6 +80,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(400, JTHROTTLE, "application/x-amz-json-1.1")
         if action == "500":
             return self.reply(500, INTERNAL)
+        missing, lifecycle = 0, ""
+        if self.command == "POST" and b"Action=CreateFleet" in body:
+            form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True)
+            lifecycle = form.get("TargetCapacitySpecification.DefaultTargetCapacityType", [""])[0]
+            cap = os.environ.get({"spot": "FAULT_SPOT_CAPACITY", "on-demand": "FAULT_ON_DEMAND_CAPACITY"}.get(lifecycle, "-"))
+            if cap is not None:
+                wanted = int(form["TargetCapacitySpecification.TotalTargetCapacity"][0])
+                given = min(wanted, int(cap))
+                missing = wanted - given
+                if given == 0:
+                    return self.reply(200, fleet_answer(b"", missing, lifecycle))
+                form["TargetCapacitySpecification.TotalTargetCapacity"] = [str(given)]
+                body = urllib.parse.urlencode(form, doseq=True).encode()
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("content-length", "connection", "proxy-connection")}
         path = self.path
         if path.startswith("http://") or path.startswith("https://"):
@@ -85,7 +104,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status, data, ctype = response.status, response.read(), response.headers.get("Content-Type", "text/xml")
         except urllib.error.HTTPError as error:
             status, data, ctype = error.code, error.read(), error.headers.get("Content-Type", "text/xml")
+        if missing and status == 200:
+            data = fleet_answer(data, missing, lifecycle)
         self.reply(status, data, ctype)
+
+
+def fleet_answer(upstream: bytes, missing: int, lifecycle: str) -> bytes:
+    """A CreateFleet answer (moto's, or an empty one) with an errorSet for `missing` instances."""
+    error = (b"<errorSet><item><errorCode>InsufficientInstanceCapacity</errorCode><errorMessage>There is no " + lifecycle.encode()
+             + b" capacity available that matches your request (" + str(missing).encode() + b" missing).</errorMessage>"
+             b"<lifecycle>" + lifecycle.encode() + b"</lifecycle></item></errorSet>")
+    if not upstream:
+        return (b'<?xml version="1.0" encoding="UTF-8"?><CreateFleetResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                b"<requestId>fault-3</requestId><fleetId>fleet-fault</fleetId>" + error + b"<fleetInstanceSet/></CreateFleetResponse>")
+    return upstream.replace(b"</fleetId>", b"</fleetId>" + error, 1)
 
 
 def main():

@@ -49,12 +49,50 @@ extension AWSAutomation {
             }
         }
         plan.instances = instances
-        if dryRun || instances.isEmpty { return plan }
-        let ids = instances.map(\.id)
-        try await ec2.terminateInstances(ids)
-        _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
-        forgetTerminated(Set(ids))
+        plan.launchTemplates = try await ownedLaunchTemplates(expiredOnly: expiredOnly, now: now)
+        if dryRun { return plan }
+        if !instances.isEmpty {
+            let ids = instances.map(\.id)
+            try await ec2.terminateInstances(ids)
+            _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
+            forgetTerminated(Set(ids))
+        }
+        try await deleteLaunchTemplates(plan.launchTemplates)
         return plan
+    }
+
+    /// This namespace's launch templates (only `--spot` launches make them, and delete them
+    /// once the fleet answered): by tag, plus names in local run records. With `expiredOnly`,
+    /// those whose expiry tag has passed.
+    func ownedLaunchTemplates(expiredOnly: Bool = false, now: Date = Date()) async throws -> [EC2LaunchTemplate] {
+        var found = try await ec2.describeLaunchTemplates(filters: ownership.filters)
+        let runs = state.loadRuns(region: region, namespace: ownership.namespace)
+        for name in Set(runs.flatMap { $0.launchTemplates ?? [] }).subtracting(found.map(\.name)).sorted() {
+            // One by one: a name that no longer exists fails the whole call.
+            if let template = try? await ec2.describeLaunchTemplates(names: [name]).first, !ownership.belongsToOther(template.tags) {
+                found.append(template)
+            }
+        }
+        if expiredOnly {
+            found = found.filter { $0.tag(Ownership.expiresKey).flatMap(ISO8601.parse).map { $0 <= now } ?? false }
+        }
+        return found.sorted { $0.name < $1.name }
+    }
+
+    /// Deletes `templates` (already gone is fine) and drops them from the run records.
+    func deleteLaunchTemplates(_ templates: [EC2LaunchTemplate]) async throws {
+        guard !templates.isEmpty else { return }
+        for template in templates { try await ignoringNotFound { try await ec2.deleteLaunchTemplate(name: template.name) } }
+        let names = Set(templates.map(\.name))
+        for var run in state.loadRuns(region: region, namespace: ownership.namespace) where !(run.launchTemplates ?? []).isEmpty {
+            run.launchTemplates?.removeAll { names.contains($0) }
+            if run.launchTemplates?.isEmpty == true { run.launchTemplates = nil }
+            if run.launchTemplates == nil && run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty && run.pendingHostKeys.isEmpty {
+                state.removeRun(run)
+            } else {
+                try? state.saveRun(run)
+            }
+        }
     }
 
     /// Drops run records whose instances are all gone and that created nothing else.
@@ -64,7 +102,7 @@ extension AWSAutomation {
             run.instances.removeAll { ids.contains($0.id) }
             // A launch whose answer never arrived stays recorded for a day so its client token can still find instances.
             let interrupted = !run.pendingHostKeys.isEmpty && Date().timeIntervalSince(run.createdAt) < 24 * 3600
-            if run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty && !interrupted {
+            if run.instances.isEmpty && run.images.isEmpty && run.snapshots.isEmpty && (run.launchTemplates ?? []).isEmpty && !interrupted {
                 state.removeRun(run)
             } else if run.instances.count != before {
                 try? state.saveRun(run)
@@ -97,6 +135,7 @@ extension AWSAutomation {
             groups.append(group)
         }
         plan.securityGroups = groups
+        plan.launchTemplates = try await ownedLaunchTemplates()
         // IAM resources live under the namespace's own path, so listing that path is exact.
         plan.instanceProfiles = try await iam.listInstanceProfiles(pathPrefix: ownership.iamPath)
         plan.roles = try await iam.listRoles(pathPrefix: ownership.iamPath)
@@ -112,6 +151,7 @@ extension AWSAutomation {
             try await ec2.terminateInstances(ids)
             _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
         }
+        try await deleteLaunchTemplates(plan.launchTemplates)
         for image in plan.images { try await ignoringNotFound { try await ec2.deregisterImage(image.id) } }
         for snapshot in plan.snapshots { try await ignoringNotFound { try await ec2.deleteSnapshot(snapshot) } }
         for key in plan.keyPairs { try await ignoringNotFound { try await ec2.deleteKeyPair(name: key) } }

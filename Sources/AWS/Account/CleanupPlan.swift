@@ -7,15 +7,18 @@ public struct CleanupPlan: Sendable {
     public var securityGroups: [EC2SecurityGroup] = []
     public var instanceProfiles: [IAM.InstanceProfile] = []
     public var roles: [IAM.Role] = []
+    /// Launch templates of `--spot` launches that were interrupted before deleting theirs.
+    public var launchTemplates: [EC2LaunchTemplate] = []
 
     public var isEmpty: Bool {
         instances.isEmpty && images.isEmpty && snapshots.isEmpty && keyPairs.isEmpty && securityGroups.isEmpty
-            && instanceProfiles.isEmpty && roles.isEmpty
+            && instanceProfiles.isEmpty && roles.isEmpty && launchTemplates.isEmpty
     }
 
     /// One line per resource: `<kind> <id> <detail>`.
     public var lines: [String] {
         instances.map { "instance \($0.id) \($0.state) \($0.tag("Name") ?? "")" }
+            + launchTemplates.map { "launch-template \($0.id) \($0.name)" }
             + images.map { "image \($0.id) \($0.name)" }
             + snapshots.map { "snapshot \($0)" }
             + keyPairs.map { "key-pair \($0)" }

@@ -75,6 +75,8 @@ public struct Ownership: Sendable, Equatable {
     /// IAM path that holds this namespace's role and instance profile.
     public var iamPath: String { "/hg-automation/\(namespace)/" }
     public func instanceName(runId: String) -> String { "\(base)-\(runId)" }
+    /// The launch template of a `--spot` run (one per run: it holds the run's user data).
+    public func launchTemplateName(runId: String) -> String { "\(base)-\(runId)" }
 }
 
 /// A failure in the tool's own AWS logic (not an AWS API error), with an actionable message.

@@ -21,6 +21,13 @@ public struct RunRecord: Codable, Sendable, Equatable {
         /// The pinned host key (`ssh-ed25519 AAAA…`).
         public var hostPublicKey: String
         public var hostKeyFingerprint: String
+        /// What was launched, when a fleet chose among several types (`--spot`); nil in older records.
+        public var instanceType: String?
+        /// `spot` or `on-demand` for fleet launches; nil for RunInstances (on-demand).
+        public var lifecycle: String?
+        public var availabilityZone: String?
+        /// The spot price in effect at launch, US dollars per hour; nil when on-demand or unknown.
+        public var spotPrice: Double?
     }
 
     public var runId: String
@@ -35,6 +42,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var snapshots: [String]
     /// Public keys per launch index, kept until the instances are known.
     public var pendingHostKeys: [String]
+    /// Names of launch templates this run created and has not deleted yet (`--spot` launches
+    /// delete theirs as soon as the fleet answered); nil in records written before `--spot`.
+    public var launchTemplates: [String]?
 
     public init(runId: String, namespace: String, region: String, createdAt: Date = Date(), expiresAt: Date? = nil) {
         self.runId = runId

@@ -17,7 +17,8 @@ extension AWSAutomation {
         return found.sorted { $0.id < $1.id }
     }
 
-    /// Terminates one run's instances, waits until they are gone, and drops the run's record.
+    /// Terminates one run's instances, waits until they are gone, deletes a launch template an
+    /// interrupted `--spot` launch left, and drops the run's record.
     /// Other runs of the namespace, and other namespaces, are never touched.
     @discardableResult
     public func terminateRun(runId: String) async throws -> [EC2Instance] {
@@ -27,6 +28,7 @@ extension AWSAutomation {
             try await ec2.terminateInstances(ids)
             _ = try await ec2.waitForInstances(ids, toBe: ["terminated"], timeout: waitTimeout, interval: pollInterval)
         }
+        try await deleteLeftoverLaunchTemplates(runId: runId)
         forgetRun(runId: runId, terminated: Set(instances.map(\.id)))
         return instances
     }
@@ -52,8 +54,17 @@ extension AWSAutomation {
         if !unsettled.isEmpty {
             _ = try await ec2.waitForInstances(unsettled, toBe: goingAway, timeout: waitTimeout, interval: pollInterval)
         }
+        try await deleteLeftoverLaunchTemplates(runId: runId)
         forgetRun(runId: runId, terminated: Set(instanceIds))
         return instanceIds
+    }
+
+    /// A --spot launch that was interrupted may have left its launch template (recorded
+    /// before it was created); a completed launch deleted its own, so this costs no call.
+    private func deleteLeftoverLaunchTemplates(runId: String) async throws {
+        guard var record = state.loadRuns(region: region, namespace: ownership.namespace).first(where: { $0.runId == runId }),
+              !(record.launchTemplates ?? []).isEmpty else { return }
+        try await deleteRunLaunchTemplates(&record)
     }
 
     /// The launch is over either way: its tokens have found whatever it started.

@@ -41,7 +41,8 @@ public struct AWSError: Error, CustomStringConvertible, Sendable {
 
     /// True for codes that mean "the thing is not there".
     public var isNotFound: Bool {
-        code.hasSuffix("NotFound") || code == "NoSuchEntity"
+        // Launch template calls say `InvalidLaunchTemplateName.NotFoundException`.
+        code.hasSuffix("NotFound") || code.hasSuffix("NotFoundException") || code == "NoSuchEntity"
     }
 
     public var description: String {

@@ -27,14 +27,15 @@ public struct QueryParameters: Sendable {
         }
     }
 
-    /// EC2 TagSpecifications for several resource types at once.
-    public mutating func tagSpecifications(_ resourceTypes: [String], tags: [ResourceTag]) {
+    /// EC2 TagSpecifications for several resource types at once, under `prefix`
+    /// (`LaunchTemplateData.` for the tags a launch template gives its instances).
+    public mutating func tagSpecifications(_ resourceTypes: [String], tags: [ResourceTag], prefix: String = "") {
         guard !tags.isEmpty else { return }
         for (i, type) in resourceTypes.enumerated() {
-            pairs.append(("TagSpecification.\(i + 1).ResourceType", type))
+            pairs.append(("\(prefix)TagSpecification.\(i + 1).ResourceType", type))
             for (j, tag) in tags.enumerated() {
-                pairs.append(("TagSpecification.\(i + 1).Tag.\(j + 1).Key", tag.key))
-                pairs.append(("TagSpecification.\(i + 1).Tag.\(j + 1).Value", tag.value))
+                pairs.append(("\(prefix)TagSpecification.\(i + 1).Tag.\(j + 1).Key", tag.key))
+                pairs.append(("\(prefix)TagSpecification.\(i + 1).Tag.\(j + 1).Value", tag.value))
             }
         }
     }

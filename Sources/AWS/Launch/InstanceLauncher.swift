@@ -16,6 +16,8 @@ public struct LaunchRequest: Sendable {
     /// after an interrupted launch picks it first (``RunRecord/newRunId()``).
     public var runId: String?
     public var waitUntilRunning: Bool
+    /// Launch through EC2 Fleet, spot first, among these types; nil for one RunInstances per 16 instances.
+    public var spot: SpotLaunch?
 
     public init(count: Int = 1, instanceType: String = "c5.9xlarge", imageId: String? = nil, distro: Distro = Distro.all[0],
                 ttl: Duration = .seconds(4 * 3600), sshCidr: String, rootVolumeSize: Int? = nil, waitUntilRunning: Bool = true,
@@ -36,6 +38,8 @@ public struct LaunchRequest: Sendable {
 public struct LaunchResult: Sendable {
     public let run: RunRecord
     public let account: AccountResources
+    /// With `--spot`: what the fleets reported for the capacity or types they could not give.
+    public var fleetErrors: [FleetResult.Failure] = []
 }
 
 extension AWSAutomation {
@@ -51,9 +55,16 @@ extension AWSAutomation {
         let ttlSeconds = Double(request.ttl.components.seconds)
         let expiresAt = Date().addingTimeInterval(ttlSeconds)
         var record = RunRecord(runId: runId, namespace: ownership.namespace, region: region, expiresAt: expiresAt)
-        var launched: [EC2Instance] = []
-        var hostKeys: [String: Ed25519KeyPair] = [:]
-        var remaining = request.count
+        var launched: [String] = []
+        var fleetErrors: [FleetResult.Failure] = []
+        if let spot = request.spot {
+            guard LaunchTemplateRequest.isValidName(ownership.launchTemplateName(runId: runId)) else {
+                throw AutomationAWSError("\(ownership.launchTemplateName(runId: runId)) is not a valid launch template name; use a --prefix of letters, digits and -")
+            }
+            (launched, fleetErrors) = try await launchFleet(request, spot: spot, account: &account, imageId: imageId, rootDeviceName: rootDeviceName,
+                                             expiresAt: expiresAt, record: &record)
+        }
+        var remaining = request.spot == nil ? request.count : 0
         var batch = 0
         while remaining > 0 {
             let size = min(remaining, UserData.maxHostKeys)
@@ -85,29 +96,30 @@ extension AWSAutomation {
             }
             for instance in instances {
                 guard instance.launchIndex < keys.count else { continue }
-                hostKeys[instance.id] = keys[instance.launchIndex]
                 record.instances.append(.init(id: instance.id, launchIndex: instance.launchIndex + batch * UserData.maxHostKeys,
                                               publicIp: instance.publicIp, privateIp: instance.privateIp,
                                               hostPublicKey: keys[instance.launchIndex].openSSHPublicKey(),
                                               hostKeyFingerprint: keys[instance.launchIndex].fingerprint))
             }
             try state.saveRun(record)
-            launched += instances
+            launched += instances.map(\.id)
             remaining -= size
             batch += 1
         }
         if request.waitUntilRunning {
-            let running = try await ec2.waitForInstances(launched.map(\.id), toBe: ["running"], timeout: waitTimeout, interval: pollInterval)
+            let running = try await ec2.waitForInstances(launched, toBe: ["running"], timeout: waitTimeout, interval: pollInterval)
             let byId = Dictionary(running.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             for i in record.instances.indices {
                 record.instances[i].publicIp = byId[record.instances[i].id]?.publicIp ?? record.instances[i].publicIp
                 record.instances[i].privateIp = byId[record.instances[i].id]?.privateIp ?? record.instances[i].privateIp
+                record.instances[i].availabilityZone = byId[record.instances[i].id]?.availabilityZone ?? record.instances[i].availabilityZone
             }
+            if request.spot != nil { await recordSpotPrices(&record) }
         }
         record.pendingHostKeys = []
         try state.saveRun(record)
         try state.pinHostKeys(record.instances.compactMap { i in (i.publicIp ?? i.privateIp).map { ($0, i.hostPublicKey) } })
-        return LaunchResult(run: record, account: account)
+        return LaunchResult(run: record, account: account, fleetErrors: fleetErrors)
     }
 
     /// The image's RootDeviceName, which a root volume's block device mapping must name.

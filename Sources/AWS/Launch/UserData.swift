@@ -60,24 +60,45 @@ public enum UserData {
 
     """#
 
-    /// The boothook script with keys and expiry filled in.
+    /// The boothook script with keys and expiry filled in: the key of index i goes to the
+    /// instance of launch index i.
     public static func boothook(hostKeys: [Ed25519KeyPair], expiresAt: Date) -> String {
-        let cases = hostKeys.enumerated().map { index, key in
-            let privateKey = Data(key.openSSHPrivateKey(comment: "hg-automation-host").utf8).base64EncodedString()
-            return "\(index)) KEY='\(privateKey)'; PUB='\(key.openSSHPublicKey())' ;;"
-        }.joined(separator: "\n")
-        return boothookTemplate
-            .replacingOccurrences(of: "@EXPIRES_EPOCH@", with: String(Int(expiresAt.timeIntervalSince1970)))
-            .replacingOccurrences(of: "@HOST_KEY_CASES@", with: cases)
+        boothook(cases: hostKeys.enumerated().map { index, key in hostKeyCase(String(index), key) }, expiresAt: expiresAt)
     }
 
-    /// A MIME multipart document with the boothook and the cloud-config part.
+    /// The boothook script that installs `hostKey` whatever the launch index: a fleet launches
+    /// its instances as separate requests, each with launch index 0 (docs/aws.md, "Host keys").
+    public static func boothook(sharedHostKey hostKey: Ed25519KeyPair, expiresAt: Date) -> String {
+        boothook(cases: [hostKeyCase("*", hostKey)], expiresAt: expiresAt)
+    }
+
+    static func hostKeyCase(_ pattern: String, _ key: Ed25519KeyPair) -> String {
+        let privateKey = Data(key.openSSHPrivateKey(comment: "hg-automation-host").utf8).base64EncodedString()
+        return "\(pattern)) KEY='\(privateKey)'; PUB='\(key.openSSHPublicKey())' ;;"
+    }
+
+    static func boothook(cases: [String], expiresAt: Date) -> String {
+        boothookTemplate
+            .replacingOccurrences(of: "@EXPIRES_EPOCH@", with: String(Int(expiresAt.timeIntervalSince1970)))
+            .replacingOccurrences(of: "@HOST_KEY_CASES@", with: cases.joined(separator: "\n"))
+    }
+
+    /// A MIME multipart document with the boothook (one key per launch index) and the cloud-config part.
     public static func render(hostKeys: [Ed25519KeyPair], expiresAt: Date) throws -> String {
         guard hostKeys.count <= maxHostKeys else {
             throw AutomationAWSError("at most \(maxHostKeys) instances fit in one user data document")
         }
+        return try document(boothook: boothook(hostKeys: hostKeys, expiresAt: expiresAt))
+    }
+
+    /// The same document with one host key for every instance that boots with it (fleets).
+    public static func render(sharedHostKey: Ed25519KeyPair, expiresAt: Date) throws -> String {
+        try document(boothook: boothook(sharedHostKey: sharedHostKey, expiresAt: expiresAt))
+    }
+
+    static func document(boothook: String) throws -> String {
         let boundary = "==hg-automation-\(UUID().uuidString)=="
-        let parts = [("text/cloud-boothook", boothook(hostKeys: hostKeys, expiresAt: expiresAt)), ("text/cloud-config", cloudConfig)]
+        let parts = [("text/cloud-boothook", boothook), ("text/cloud-config", cloudConfig)]
         var text = "Content-Type: multipart/mixed; boundary=\"\(boundary)\"\nMIME-Version: 1.0\n\n"
         for (type, body) in parts {
             text += "--\(boundary)\nContent-Type: \(type); charset=\"us-ascii\"\nMIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\n\n\(body)\n"

@@ -15,20 +15,8 @@ extension EC2 {
         p.set("SubnetId", request.subnetId)
         p.set("ClientToken", request.clientToken)
         p.set("InstanceInitiatedShutdownBehavior", "terminate")
-        if let size = request.rootVolumeSize, let device = request.rootDeviceName {
-            p.set("BlockDeviceMapping.1.DeviceName", device)
-            p.set("BlockDeviceMapping.1.Ebs.VolumeSize", String(size))
-            p.set("BlockDeviceMapping.1.Ebs.VolumeType", "gp3")
-            p.set("BlockDeviceMapping.1.Ebs.DeleteOnTermination", "true")
-        }
-        // Unmapped, the root keeps the image's own mapping (EC2 adds it; moto does not model that).
-        if let size = request.workdirVolumeSize {
-            let n = request.rootVolumeSize != nil && request.rootDeviceName != nil ? 2 : 1
-            p.set("BlockDeviceMapping.\(n).DeviceName", RunInstancesRequest.workdirDeviceName)
-            p.set("BlockDeviceMapping.\(n).Ebs.VolumeSize", String(size))
-            p.set("BlockDeviceMapping.\(n).Ebs.VolumeType", "gp3")
-            p.set("BlockDeviceMapping.\(n).Ebs.DeleteOnTermination", "true")
-        }
+        p.blockDeviceMappings(rootVolumeSize: request.rootVolumeSize, rootDeviceName: request.rootDeviceName,
+                              workdirVolumeSize: request.workdirVolumeSize)
         p.tagSpecifications(["instance", "volume"], tags: request.tags)
         let xml = try await call("RunInstances", p)
         return xml.list("instancesSet").map(EC2Instance.init)
@@ -89,6 +77,24 @@ extension EC2 {
             let pending = ids.filter { id in !(byId[id].map { states.contains($0.state) } ?? states.contains("terminated")) }
             let summary = ids.map { "\($0)=\(byId[$0]?.state ?? "gone")" }.joined(separator: ", ")
             return (pending.isEmpty ? instances : nil, summary)
+        }
+    }
+}
+
+extension QueryParameters {
+    /// `BlockDeviceMapping.N…` for a resized root volume and the extra /hgwork volume, under
+    /// `prefix` (`LaunchTemplateData.` in a launch template). Unmapped, the root keeps the
+    /// image's own mapping (EC2 adds it; moto does not model that).
+    mutating func blockDeviceMappings(prefix: String = "", rootVolumeSize: Int?, rootDeviceName: String?, workdirVolumeSize: Int?) {
+        var volumes: [(String, Int)] = []
+        if let size = rootVolumeSize, let device = rootDeviceName { volumes.append((device, size)) }
+        if let size = workdirVolumeSize { volumes.append((RunInstancesRequest.workdirDeviceName, size)) }
+        for (i, (device, size)) in volumes.enumerated() {
+            let base = "\(prefix)BlockDeviceMapping.\(i + 1)"
+            set("\(base).DeviceName", device)
+            set("\(base).Ebs.VolumeSize", String(size))
+            set("\(base).Ebs.VolumeType", "gp3")
+            set("\(base).Ebs.DeleteOnTermination", "true")
         }
     }
 }

@@ -9,6 +9,9 @@ public struct EC2Instance: Sendable, Equatable, Codable {
     public var imageId: String
     public var instanceType: String
     public var launchTime: String?
+    /// `spot` for Spot Instances; nil (EC2 sends nothing) for on-demand.
+    public var lifecycle: String?
+    public var availabilityZone: String?
     public var tags: [ResourceTag]
 
     /// The value of tag `key`.
@@ -23,6 +26,8 @@ public struct EC2Instance: Sendable, Equatable, Codable {
         imageId = xml.string("imageId") ?? ""
         instanceType = xml.string("instanceType") ?? ""
         launchTime = xml.string("launchTime")
+        lifecycle = xml.string("instanceLifecycle").flatMap { $0.isEmpty ? nil : $0 }
+        availabilityZone = xml.string("placement/availabilityZone").flatMap { $0.isEmpty ? nil : $0 }
         tags = EC2.tags(xml)
     }
 }

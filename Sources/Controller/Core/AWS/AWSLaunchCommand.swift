@@ -11,8 +11,9 @@ struct AWSLaunchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var aws: AWSCommandOptions
+    @OptionGroup var spot: SpotOptions
 
-    @Option(help: "Number of instances (one RunInstances call per 16).")
+    @Option(help: "Number of instances (one RunInstances call per 16; with --spot, one fleet).")
     var count = 1
 
     @Option(name: .customLong("instance-type"), help: "EC2 instance type.")
@@ -43,7 +44,7 @@ struct AWSLaunchCommand: AsyncParsableCommand {
     var json = false
 
     mutating func validate() throws {
-        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        guard (1...1000).contains(count) else { throw ValidationError("--count must be 1-1000") }
         _ = try DurationParser.parse(ttl, flag: "--ttl")
         _ = try Distro.named(distro)
         if let rootVolumeSize, !(1...16384).contains(rootVolumeSize) { throw ValidationError("--root-volume-size must be 1-16384 GiB") }
@@ -60,6 +61,7 @@ struct AWSLaunchCommand: AsyncParsableCommand {
                 count: count, instanceType: instanceType, imageId: image, distro: try Distro.named(distro),
                 ttl: try DurationParser.parse(ttl, flag: "--ttl"), sshCidr: "", rootVolumeSize: rootVolumeSize)
             request.workdirVolumeSize = workdirVolumeSize
+            request.spot = spot.launch(for: instanceType)
             automation.useInstanceProfile = !noInstanceProfile
             let cidr = if let sshCidr { sshCidr } else { try await CallerAddress.publicCIDR(http: automation.client.http) }
             request.sshCidr = cidr
@@ -71,12 +73,15 @@ struct AWSLaunchCommand: AsyncParsableCommand {
                 if json {
                     let object: [String: Any] = ["id": instance.id, "publicIp": instance.publicIp ?? NSNull(), "privateIp": instance.privateIp ?? NSNull(),
                                                  "hostKey": instance.hostPublicKey, "fingerprint": instance.hostKeyFingerprint, "run": result.run.runId,
-                                                 "user": user, "target": target ?? NSNull()]
+                                                 "user": user, "target": target ?? NSNull(),
+                                                 "instanceType": instance.instanceType ?? instanceType,
+                                                 "lifecycle": instance.lifecycle ?? "on-demand", "spotPrice": instance.spotPrice ?? NSNull()]
                     print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
                 } else {
                     print("\(instance.id)\t\(address ?? "-")\t\(instance.hostKeyFingerprint)\t\(target.map { "--target \($0)" } ?? "-")")
                 }
             }
+            if spot.spot { FileHandle.standardError.write(Data(LaunchSummary.lines(result, defaultType: instanceType).utf8)) }
             let expiry = result.run.expiresAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
             FileHandle.standardError.write(Data("""
                 automation: run \(result.run.runId) in namespace \(automation.ownership.namespace); instances expire at \(expiry)

@@ -4,7 +4,11 @@ import Foundation
 
 /// Prints a plan, one resource per line, on stdout.
 func printPlan(_ plan: CleanupPlan, dryRun: Bool, verb: String) {
-    for line in plan.lines { print((dryRun ? "would \(verb) " : "\(verb) ") + line) }
+    for line in plan.lines {
+        // Launch templates (left by interrupted --spot launches) are deleted, not terminated.
+        let lineVerb = line.hasPrefix("launch-template ") ? "delete" : verb
+        print((dryRun ? "would \(lineVerb) " : "\(lineVerb) ") + line)
+    }
     if plan.isEmpty { FileHandle.standardError.write(Data("automation: nothing to \(verb)\n".utf8)) }
 }
 
@@ -12,7 +16,7 @@ func printPlan(_ plan: CleanupPlan, dryRun: Bool, verb: String) {
 struct TerminateEC2InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "terminate-ec2-instances",
-        abstract: "Terminate every instance of this namespace (found by tag and by local run records) and wait until they are gone."
+        abstract: "Terminate every instance of this namespace (found by tag and by local run records), wait until they are gone, and delete launch templates interrupted --spot launches left."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -35,7 +39,7 @@ struct TerminateEC2InstancesCommand: AsyncParsableCommand {
 struct PurgeEC2ResourcesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purge-ec2-resources",
-        abstract: "Delete this namespace's instances, images, snapshots, key pairs, security groups, instance profiles and roles."
+        abstract: "Delete this namespace's instances, launch templates, images, snapshots, key pairs, security groups, instance profiles and roles."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -58,7 +62,7 @@ struct PurgeEC2ResourcesCommand: AsyncParsableCommand {
 struct AWSGCCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Terminate this namespace's instances whose expiry time has passed."
+        abstract: "Terminate this namespace's instances (and delete its launch templates) whose expiry time has passed."
     )
 
     @OptionGroup var global: GlobalOptions

@@ -4,6 +4,7 @@ import ArgumentParser
 /// How `aws:N` targets are launched: the AWS account options plus the instances' shape and lifetime.
 struct AWSTargetOptions: ParsableArguments, Sendable {
     @OptionGroup(title: "AWS targets (aws:N[:TYPE])") var aws: AWSCommandOptions
+    @OptionGroup(title: "AWS targets (aws:N[:TYPE])") var spot: SpotOptions
 
     @Option(name: .customLong("instance-type"), help: "Instance type for aws:N targets that name none.")
     var instanceType = "c5.9xlarge"

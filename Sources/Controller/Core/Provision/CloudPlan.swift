@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import Scheduling
 
@@ -14,6 +15,15 @@ struct CloudPlan {
         var count: Int
         var instanceType: String
         var slotsPerInstance: Int
+        /// With `--spot`: the spot price the plan predicts with, or why there is none.
+        var spot: SpotQuote? = nil
+    }
+
+    enum SpotQuote: Equatable {
+        /// The cheapest price in effect now among the types the fleet may choose.
+        case price(SpotPrice, types: [String])
+        /// DescribeSpotPriceHistory failed or knew none of the types.
+        case unavailable(String)
     }
 
     struct Estimate: Equatable {
@@ -56,10 +66,12 @@ struct CloudPlan {
                                 Self.bootSeconds, setupSeconds, planned.makespan, planned.wall))
             guard let cost = planned.cost, let price = InstanceTypes.table[fleet.instanceType]?.hourlyPrice else {
                 lines.append("  cost: unknown (no price for \(fleet.instanceType) in the table; see docs/aws.md)")
+                if let spot = fleet.spot { lines.append(spotLine(spot, fleet: fleet, wall: planned.wall)) }
                 continue
             }
             lines.append(String(format: "  cost: $%.2f on demand (%d × $%.4f/h, billed per second, 60 s minimum; prices %@)",
                                 cost, fleet.count, price, InstanceTypes.pricesAsOf))
+            if let spot = fleet.spot { lines.append(spotLine(spot, fleet: fleet, wall: planned.wall)) }
             if let best = fastestWithin(fleet, budget: cost, limit: max(64, fleet.count * 4)) {
                 if best.instances == fleet.count {
                     lines.append("  no other instance count finishes sooner for this cost")
@@ -73,5 +85,19 @@ struct CloudPlan {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The run's cost at the spot price, billed like on-demand; capacity spot cannot give is
+    /// launched on demand, so the on-demand line stays the upper bound.
+    func spotLine(_ quote: SpotQuote, fleet: Fleet, wall: Double) -> String {
+        switch quote {
+        case .price(let price, let types):
+            let cost = Double(fleet.count) * price.price * max(wall, Self.minimumBilledSeconds) / 3600
+            return String(format: "  spot: $%.2f at today's spot price (%d × %@/h, %@ in %@, the cheapest of %@); "
+                          + "what spot cannot give launches on demand", cost, fleet.count, LaunchSummary.dollars(price.price), price.instanceType,
+                          price.availabilityZone, types.joined(separator: ", "))
+        case .unavailable(let reason):
+            return "  spot: no spot price (\(reason)); showing the on-demand cost only, which is what --spot pays at most"
+        }
     }
 }

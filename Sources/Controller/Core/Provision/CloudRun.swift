@@ -102,13 +102,15 @@ final class CloudRun: @unchecked Sendable {
             started = ContinuousClock.now
         }
         phases?.begin(.launch, at: started)
-        note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", ")) "
+        note("launching \(cloud.map { "\($0.1.count) × \($0.1.instanceType ?? options.instanceType)" }.joined(separator: ", "))"
+             + (options.spot.spot ? " as spot (on demand for what spot cannot give)" : "") + " "
              + "in \(automation.region) (namespace \(automation.ownership.namespace), expire in \(options.instanceTTL))")
         let launched = try await withThrowingTaskGroup(of: (Int, LaunchResult).self) { group in
             for (position, (_, target)) in cloud.enumerated() {
                 var request = LaunchRequest(count: target.count, instanceType: target.instanceType ?? options.instanceType,
                                             imageId: imageId, distro: distro, ttl: ttl, sshCidr: cidr, runId: runIds[position])
                 request.workdirVolumeSize = options.extraVolumeSize
+                request.spot = options.spot.launch(for: request.instanceType)
                 group.addTask { (position, try await self.automation.launch(request)) }
             }
             var results: [Int: LaunchResult] = [:]
@@ -126,11 +128,13 @@ final class CloudRun: @unchecked Sendable {
                 continue
             }
             let type = cloud[position].1.instanceType ?? options.instanceType
+            if options.spot.spot { FileHandle.standardError.write(Data(LaunchSummary.lines(result, defaultType: type).utf8)) }
             for instance in result.run.instances {
                 guard let address = instance.publicIp ?? instance.privateIp else {
                     throw AutomationAWSError("instance \(instance.id) has no address to connect to")
                 }
-                var target = TargetSpec.SSHAddress(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(type),
+                // A --spot fleet may have chosen another type than the target's.
+                var target = TargetSpec.SSHAddress(user: user, host: address, slots: jobs ?? InstanceTypes.vcpus(instance.instanceType ?? type),
                                                    identity: key)
                 target.powerOffWhenIdle = powerOffWhenIdle
                 resolved.append(.ssh(target))

@@ -27,7 +27,24 @@ enum InstanceTypes {
         "c7i.8xlarge": Info(vcpus: 32, hourlyPrice: 1.428), "c7i.16xlarge": Info(vcpus: 64, hourlyPrice: 2.856),
         "m5.large": Info(vcpus: 2, hourlyPrice: 0.096), "m5.xlarge": Info(vcpus: 4, hourlyPrice: 0.192),
         "m5.2xlarge": Info(vcpus: 8, hourlyPrice: 0.384), "m5.4xlarge": Info(vcpus: 16, hourlyPrice: 0.768),
+        "m5.8xlarge": Info(vcpus: 32, hourlyPrice: 1.536), "m6i.8xlarge": Info(vcpus: 32, hourlyPrice: 1.536),
+        "c5d.9xlarge": Info(vcpus: 36, hourlyPrice: 1.728), "c5n.9xlarge": Info(vcpus: 36, hourlyPrice: 1.944),
+        "c5a.8xlarge": Info(vcpus: 32, hourlyPrice: 1.232), "c6a.8xlarge": Info(vcpus: 32, hourlyPrice: 1.224),
+        "t3a.micro": Info(vcpus: 2, hourlyPrice: 0.0094), "t3a.small": Info(vcpus: 2, hourlyPrice: 0.0188),
     ]
+
+    /// A spot fleet is more likely to find capacity, and a low price, when it may choose among
+    /// several pools. The default alternatives to `type`: known types with the same vCPUs (so a
+    /// host keeps its slot count), burstable (t*) only for a burstable type, costing at most
+    /// half as much again on demand, cheapest first.
+    static func spotAlternatives(to type: String, limit: Int = 3) -> [String] {
+        guard let info = table[type] else { return [] }
+        let burstable = { (name: String) in name.hasPrefix("t") }
+        return table.filter { $0.key != type && $0.value.vcpus == info.vcpus && burstable($0.key) == burstable(type)
+            && $0.value.hourlyPrice <= info.hourlyPrice * 1.5 }
+            .sorted { ($0.value.hourlyPrice, $0.key) < ($1.value.hourlyPrice, $1.key) }
+            .prefix(limit).map(\.key)
+    }
 
     /// vCPUs of a known type.
     static func vcpus(_ type: String) -> Int? { table[type]?.vcpus }

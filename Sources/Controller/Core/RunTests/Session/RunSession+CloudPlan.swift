@@ -1,3 +1,4 @@
+import AWS
 import Foundation
 import Scheduling
 
@@ -16,12 +17,38 @@ extension RunSession {
                              policy: runner.batchPolicy, batchOverhead: runner.batchOverhead,
                              setupSeconds: CloudPlan.setupSeconds(runner: runner.name))
         let known = names.filter { history.known($0) != nil }.count
-        writeAll(1, Array(plan.render(fleets, runner: runner.name, known: known).utf8))
+        let priced = await CloudPlan.withSpotQuotes(fleets, options: command.cloud)
+        writeAll(1, Array(plan.render(priced, runner: runner.name, known: known).utf8))
         return 0
     }
 }
 
 extension CloudPlan {
+    /// With `--spot`, one DescribeSpotPriceHistory call for every type of every fleet (no
+    /// namespace, so no STS call); a failure leaves each fleet a reason instead of a price.
+    static func withSpotQuotes(_ fleets: [Fleet], options: AWSTargetOptions) async -> [Fleet] {
+        let launches = fleets.map { options.spot.launch(for: $0.instanceType) }
+        let types = Set(launches.flatMap { $0?.instanceTypes ?? [] }).sorted()
+        guard !types.isEmpty else { return fleets }
+        let quotes: [CloudPlan.SpotQuote]
+        do {
+            let settings = try options.aws.settings()
+            let cheapest = SpotPrice.cheapest(try await EC2(client: settings.makeClient()).currentSpotPrices(instanceTypes: types))
+            quotes = launches.map { launch in
+                let allowed = launch?.instanceTypes ?? []
+                guard let best = allowed.compactMap({ cheapest[$0] }).min(by: { $0.price < $1.price }) else {
+                    return .unavailable("no Linux/UNIX spot price for \(allowed.joined(separator: ", ")) in \(settings.region)")
+                }
+                return .price(best, types: allowed)
+            }
+        } catch {
+            quotes = launches.map { _ in .unavailable("\(error)") }
+        }
+        var priced = fleets
+        for i in priced.indices where launches[i] != nil { priced[i].spot = quotes[i] }
+        return priced
+    }
+
     /// Deploy, sync and build per host before the first test, by runner: the
     /// mercurial runner builds Mercurial's C extensions (`make local`).
     static func setupSeconds(runner: String) -> Double {
