@@ -30,11 +30,7 @@ struct CloudLifetimeTests {
             let running = try harness.start(CloudRunTests.suite(test: "sleep 600") + [
                 "--target", "aws:1:t3.micro", "--instance-idle-timeout", "5s",
             ], env: cloud.environment)
-            let deadline = Date().addingTimeInterval(300)
-            while !running.stderrSoFar.contains("running 6 tests") && running.process.isRunning && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            try #require(running.stderrSoFar.contains("running 6 tests"), "the run never started its tests: \(running.soFar)\n\(cloud.log)")
+            try #require(try await running.waitForStderr("running 6 tests", seconds: 300), "the run never started its tests: \(running.soFar)\n\(cloud.log)")
             #expect(cloud.machines.count == 1)
             kill(running.process.processIdentifier, SIGKILL)
             _ = try await running.wait(hangGuard: 30)
@@ -60,11 +56,7 @@ struct CloudLifetimeTests {
                 kill(pid, SIGKILL)
                 kill(pid, SIGCONT)
             }
-            let deadline = Date().addingTimeInterval(300)
-            while !running.stderrSoFar.contains("running 6 tests") && running.process.isRunning && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            try #require(running.stderrSoFar.contains("running 6 tests"), "the run never started its tests: \(running.soFar)\n\(cloud.log)")
+            try #require(try await running.waitForStderr("running 6 tests", seconds: 300), "the run never started its tests: \(running.soFar)\n\(cloud.log)")
             // Stopped, its connections stay open (the kernel still acknowledges) but nothing answers
             // sshd's keepalives: only the instance's own sshd settings can end its sessions.
             kill(pid, SIGSTOP)

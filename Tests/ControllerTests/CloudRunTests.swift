@@ -82,13 +82,7 @@ struct CloudRunTests {
         defer { harness.cleanUp() }
         try await TestCloudFixture.with { cloud in
             let running = try harness.start(Self.suite(test: "sleep 60") + ["--target", "aws:2:t3.micro", "--spot"], env: cloud.environment)
-            let deadline = Date().addingTimeInterval(120)
-            var stderr = ""
-            while !stderr.contains("launching") && running.process.isRunning && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-                stderr = (try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? ""
-            }
-            #expect(stderr.contains("launching"), "never reached: \(stderr)")
+            #expect(try await running.waitForStderr("launching", seconds: 120), "never reached: \(running.stderrSoFar)")
             kill(running.process.processIdentifier, SIGINT)
             let outcome = try await running.wait(hangGuard: 300)
             #expect(outcome.status == 130, "\(outcome.stderr)")
@@ -120,13 +114,7 @@ struct CloudRunTests {
             // once the sync is over still stops the run, with the same outcome.
             let suite = Self.suite(test: "sleep 60", workdir: phase == "syncing" ? nil : "/tmp")
             let running = try harness.start(suite + ["--target", "aws:2:t3.micro"], env: cloud.environment)
-            let deadline = Date().addingTimeInterval(120)
-            var stderr = ""
-            while !stderr.contains(marker) && running.process.isRunning && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-                stderr = (try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? ""
-            }
-            #expect(stderr.contains(marker), "\(phase): never reached: \(stderr)")
+            #expect(try await running.waitForStderr(marker, seconds: 120), "\(phase): never reached: \(running.stderrSoFar)")
             kill(running.process.processIdentifier, SIGINT)
             let outcome = try await running.wait(hangGuard: 300)
             #expect(outcome.status == 130, "\(phase): \(outcome.stderr)")
@@ -141,14 +129,14 @@ struct CloudRunTests {
         defer { harness.cleanUp() }
         try await TestCloudFixture.with { cloud in
             let running = try harness.start(Self.suite(test: "sleep 120") + ["--target", "aws:2:t3.micro"], env: cloud.environment)
-            #expect(try await Self.waitFor("running 6 tests", in: running), "never ran")
+            #expect(try await running.waitForStderr("running 6 tests"), "never ran")
             // One instance's agent stops (SIGSTOP, by the pid its state file names): the first
             // Ctrl-C cancels the tests and then waits to collect from an agent that cannot answer.
             let instance = try #require(cloud.machines.sorted().first)
             let stop = try await cloud.runInMachine(instance, #"for s in /home/*/.cache/automation/agent-*.state; do l=$(cat "$s"); p=${l#*\"pid\":}; kill -STOP "${p%%[!0-9]*}"; done"#)
             try #require(stop.status == 0, "\(stop.output)")
             kill(running.process.processIdentifier, SIGINT)
-            #expect(try await Self.waitFor("interrupted:", in: running), "no interrupt note")
+            #expect(try await running.waitForStderr("interrupted:"), "no interrupt note")
             try #require(running.process.isRunning, "the run ended before the second Ctrl-C; it should be collecting")
             kill(running.process.processIdentifier, SIGINT)
             let outcome = try await running.wait(hangGuard: 300)
@@ -166,7 +154,7 @@ struct CloudRunTests {
         try await TestCloudFixture.with { cloud in
             let running = try harness.start(Self.suite(test: "sleep 4") + ["--target", "aws:2:t3.micro", "--lost-after", "5", "-j", "1"],
                                             env: cloud.environment)
-            #expect(try await Self.waitFor("running 6 tests", in: running), "never ran")
+            #expect(try await running.waitForStderr("running 6 tests"), "never ran")
             try await Task.sleep(for: .seconds(1))
             // Pull the plug on one machine: its network namespace and every process in it go.
             let victim = try #require(cloud.machines.sorted().first)
@@ -180,16 +168,6 @@ struct CloudRunTests {
             #expect(outcome.stderr.contains("terminated 2 instances"), "\(outcome.stderr)")
             try await expectNothingLeft(cloud, harness, "after an instance died mid-run")
         }
-    }
-
-    /// Waits (bounded) until the run's stderr holds `marker`.
-    static func waitFor(_ marker: String, in running: RunTestsHarness.Running, seconds: Double = 180) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while running.process.isRunning && Date() < deadline {
-            if ((try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? "").contains(marker) { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return ((try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? "").contains(marker)
     }
 
     @Test("--keep leaves the instances up and prints ready --target lines")

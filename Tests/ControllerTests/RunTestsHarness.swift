@@ -101,6 +101,16 @@ struct RunTestsHarness {
             }
         }
 
+        /// Waits (bounded) until the run's stderr holds `marker`; false when the run ended or
+        /// `seconds` passed first.
+        func waitForStderr(_ marker: String, seconds: Double = 180) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !stderrSoFar.contains(marker) && process.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return stderrSoFar.contains(marker)
+        }
+
         /// What the run said so far and how it ended, for a failure message.
         var soFar: String {
             let status = process.isRunning ? "running" : "exit \(process.terminationStatus)"
