@@ -56,7 +56,7 @@ extension BootstrapLinuxDevCommand {
         let namespace = automation.ownership.namespace
         let key = try automation.state.clientKey(namespace: namespace).openSSHPublicKey(comment: "hg-automation-\(namespace)")
         return DevImageBuilder(
-            automation: automation, script: RemoteScript(name: "bootstrap.sh", text: EmbeddedScripts.bootstrap + "\n"),
+            automation: automation, script: RemoteScript.bootstrap,
             arguments: image.inputs(authorizedKey: key).arguments, instanceType: instanceType, rootVolumeSize: rootVolumeSize,
             keep: keep, builderTTL: builderTTL, sshCidr: sshCidr,
             connect: sshConnector(automation: automation, targets: targets, state: state, logger: logger),

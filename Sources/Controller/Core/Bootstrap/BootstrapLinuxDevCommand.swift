@@ -91,7 +91,7 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
             let keyFile = try authorizedKey ?? targets.ssh.identities.first.map { $0 + ".pub" }
                 ?? { throw UsageError("give --authorized-key FILE: the public key user hg will accept") }()
             let inputs = image.inputs(authorizedKey: try BootstrapInputs.readPublicKey(keyFile))
-            let script = RemoteScript(name: "bootstrap.sh", text: EmbeddedScripts.bootstrap + "\n")
+            let script = RemoteScript.bootstrap
             let interrupts = InterruptMonitor()
             defer { interrupts.stop() }
             let targetOptions = targets, state = global.state

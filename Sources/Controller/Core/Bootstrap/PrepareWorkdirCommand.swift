@@ -83,7 +83,7 @@ struct PrepareWorkdirCommand: AsyncParsableCommand {
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
             let specs = try targets.specs()
-            let script = RemoteScript(name: "prepare-workdir.sh", text: EmbeddedScripts.prepareWorkdir + "\n")
+            let script = RemoteScript.prepareWorkdir
             let interrupts = InterruptMonitor()
             defer { interrupts.stop() }
             let targetOptions = targets, state = global.state, arguments = arguments

@@ -10,6 +10,11 @@ struct RemoteScript: Sendable {
     let name: String
     let text: String
 
+    /// deploy/linux/bootstrap.sh, as this binary carries it.
+    static let bootstrap = RemoteScript(name: "bootstrap.sh", text: EmbeddedScripts.bootstrap + "\n")
+    /// deploy/linux/prepare-workdir.sh, as this binary carries it.
+    static let prepareWorkdir = RemoteScript(name: "prepare-workdir.sh", text: EmbeddedScripts.prepareWorkdir + "\n")
+
     /// Runs the script and returns its exit status (128+N for signal N).
     /// Output lines go to this process's stdout and stderr, prefixed when
     /// several targets run at once. Ctrl-C (through `interrupts`) stops the

@@ -190,7 +190,7 @@ final class CloudRun: @unchecked Sendable {
     private func prepareWorkdirs(_ resolved: [TargetSpec], filesystem: String, key: String, targets: TargetOptions,
                                  global: GlobalOptions) async throws -> [TargetSpec] {
         let started = ContinuousClock.now
-        let script = RemoteScript(name: "prepare-workdir.sh", text: EmbeddedScripts.prepareWorkdir + "\n")
+        let script = RemoteScript.prepareWorkdir
         let root = AWSTargetOptions.workRoot
         let prepared = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
             for (index, spec) in resolved.enumerated() {
