@@ -144,22 +144,27 @@ final class CloudRun: @unchecked Sendable {
         let instances = resolved.count - (specs.count - cloud.count)
         note("\(instances) instances running after \(Self.seconds(ContinuousClock.now - started)); waiting for SSH")
         let boot = try DurationParser.parse(options.bootTimeout, flag: "--boot-timeout")
-        // Each host ends `connect` when its sshd answers (RemoteAgentHost), then `deploy`.
+        // Each host ends `connect` when its sshd answers (RemoteAgentHost), then `deploy`;
+        // with --filesystem it then makes /hgwork over the same connection.
         phases?.begin(.connect)
+        let filesystem = options.filesystem
         resolved = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
             for (index, spec) in resolved.enumerated() {
                 guard case .ssh(let address) = spec, address.identity == key else { continue }
-                group.addTask { (index, try await self.waitForSSH(address, targets: targets, global: global, timeout: boot)) }
+                group.addTask {
+                    let (ready, client) = try await self.waitForSSH(address, targets: targets, global: global, timeout: boot)
+                    defer { client.close() }
+                    guard let filesystem else { return (index, .ssh(ready)) }
+                    return (index, .ssh(try await self.prepareWorkdir(ready, on: client, filesystem: filesystem)))
+                }
             }
             var ready = resolved
             for try await (index, spec) in group { ready[index] = spec }
             return ready
         }
         note("\(instances) instances ready after \(Self.seconds(ContinuousClock.now - started))")
-        if let filesystem = options.filesystem {
-            phases?.begin(.prepare)
-            resolved = try await prepareWorkdirs(resolved, filesystem: filesystem, key: key, targets: targets, global: global)
-            phases?.end(.prepare)
+        if let filesystem {
+            note("\(AWSTargetOptions.workRoot) (\(filesystem)) ready on every instance")
         }
         return resolved
     }
@@ -185,39 +190,26 @@ final class CloudRun: @unchecked Sendable {
         return outcome.imageId
     }
 
-    /// `/hgwork` with `filesystem` on every instance at once (prepare-workdir.sh through sudo),
-    /// owned by the login user, with `tmp` for the tests' scratch; the targets then work there.
-    private func prepareWorkdirs(_ resolved: [TargetSpec], filesystem: String, key: String, targets: TargetOptions,
-                                 global: GlobalOptions) async throws -> [TargetSpec] {
-        let started = ContinuousClock.now
-        let script = RemoteScript.prepareWorkdir
+    /// `/hgwork` with `filesystem` on one instance (prepare-workdir.sh through sudo), owned
+    /// by the login user, with `tmp` for the tests' scratch; the target then works there.
+    private func prepareWorkdir(_ address: TargetSpec.SSHAddress, on client: AgentClient,
+                                filesystem: String) async throws -> TargetSpec.SSHAddress {
+        phases?.begin(.prepare)
         let root = AWSTargetOptions.workRoot
-        let prepared = try await withThrowingTaskGroup(of: (Int, TargetSpec).self) { group in
-            for (index, spec) in resolved.enumerated() {
-                guard case .ssh(var address) = spec, address.identity == key else { continue }
-                group.addTask {
-                    let client = try await SSHTargets.connect(address, options: targets, state: global.state, logger: self.logger)
-                    defer { client.close() }
-                    let status = try await script.run(
-                        on: client, target: address.host,
-                        arguments: ["--filesystem", filesystem, "--mount-point", root, "--owner", address.user ?? "root"],
-                        prefix: "[\(address.host)] ", interrupts: nil)
-                    guard status == 0 else {
-                        throw ProvisionError("\(address.host): prepare-workdir.sh --filesystem \(filesystem) exited with status \(status); its output is above")
-                    }
-                    if (try? await client.stat(root + "/tmp")) == nil {
-                        try await client.mkdir(root + "/tmp", mode: 0o1777)
-                    }
-                    try await client.chmod(root + "/tmp", mode: 0o1777)
-                    address.workRoot = root
-                    return (index, .ssh(address))
-                }
-            }
-            var out = resolved
-            for try await (index, spec) in group { out[index] = spec }
-            return out
+        let status = try await RemoteScript.prepareWorkdir.run(
+            on: client, target: address.host,
+            arguments: ["--filesystem", filesystem, "--mount-point", root, "--owner", address.user ?? "root"],
+            prefix: "[\(address.host)] ", interrupts: nil)
+        guard status == 0 else {
+            throw ProvisionError("\(address.host): prepare-workdir.sh --filesystem \(filesystem) exited with status \(status); its output is above")
         }
-        note("\(root) (\(filesystem)) ready on every instance after \(Self.seconds(ContinuousClock.now - started))")
+        if (try? await client.stat(root + "/tmp")) == nil {
+            try await client.mkdir(root + "/tmp", mode: 0o1777)
+        }
+        try await client.chmod(root + "/tmp", mode: 0o1777)
+        phases?.end(.prepare, host: address.host)
+        var prepared = address
+        prepared.workRoot = root
         return prepared
     }
 
@@ -225,21 +217,26 @@ final class CloudRun: @unchecked Sendable {
     /// cloud-init authorises the key some seconds after the instance is "running". A host
     /// key that does not match what launch pinned is never retried. Without a known
     /// vCPU count, the host's `nproc` sets its slots.
+    /// Returns the open client; the caller closes it.
     private func waitForSSH(_ address: TargetSpec.SSHAddress, targets: TargetOptions, global: GlobalOptions,
-                            timeout: Duration) async throws -> TargetSpec {
+                            timeout: Duration) async throws -> (TargetSpec.SSHAddress, AgentClient) {
         let deadline = ContinuousClock.now + timeout
         var delay = Duration.milliseconds(500)
         while true {
             do {
                 let client = try await SSHTargets.connect(address, options: targets, state: global.state, logger: logger)
-                defer { client.close() }
                 var ready = address
                 if ready.slots == nil {
-                    let (result, stdout, _) = try await client.run(ExecParams(argv: ["nproc"]))
-                    ready.slots = result.exitCode == 0 ? Int(String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+                    do {
+                        let (result, stdout, _) = try await client.run(ExecParams(argv: ["nproc"]))
+                        ready.slots = result.exitCode == 0 ? Int(String(decoding: stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
+                    } catch {
+                        client.close()
+                        throw error
+                    }
                     ready.slots = min(max(ready.slots ?? 1, 1), 1024)
                 }
-                return .ssh(ready)
+                return (ready, client)
             } catch let error as SSHError where error.code == .hostKeyMismatch {
                 throw error
             } catch {
