@@ -15,8 +15,9 @@ struct RunTestsCommand: AsyncParsableCommand {
             Reports (junit.xml, events.jsonl, report.html) go to a run directory under the state \
             directory, whose path is printed. Exit codes: 0 all passed (flaky tests included); \
             1 tests failed; 3 a target was unreachable or lost, or tests did not run (unless \
-            --allow-lost-targets, and every test ran); 64 usage error (also an unwritable report path, \
-            checked before anything runs); 130 interrupted (the first Ctrl-C cancels running tests and \
+            --allow-lost-targets, and every test ran); 5 setup error (the --test-command could not start \
+            on a target: the run stops, no test counts as failed); 64 usage error (also an unwritable \
+            report path, a list command that cannot start, an arm64 aws:N type, checked before anything runs); 130 interrupted (the first Ctrl-C cancels running tests and \
             still writes reports, with never-run tests as "not run"); 255 infrastructure error (a test \
             lost twice with its slot, a runner that reports nothing, no target reachable, a report \
             that could not be written). See docs/run-tests.md.
