@@ -8,10 +8,10 @@ import Testing
 struct PassphraseKeyTests {
     /// `ssh-keygen` a key protected by a passphrase into `directory`; `pem` writes the
     /// traditional PEM format (Proc-Type: 4,ENCRYPTED) instead of openssh-key-v1.
-    static func lockedKey(in directory: String, name: String, type: String = "ed25519", pem: Bool = false) throws -> String {
+    static func lockedKey(in directory: String, name: String, type: String = "ed25519", format: String? = nil) throws -> String {
         let path = directory + "/" + name
         _ = try SSHDFixture.run(["/usr/bin/ssh-keygen", "-q", "-t", type, "-N", "secret phrase", "-C", name, "-f", path]
-                                + (pem ? ["-m", "PEM"] : []))
+                                + (format.map { ["-m", $0] } ?? []))
         return path
     }
 
@@ -30,7 +30,7 @@ struct PassphraseKeyTests {
         }
     }
 
-    @Test("an authorised key is still refused for its passphrase, saying so; an encrypted PEM key too",
+    @Test("an authorised key is still refused for its passphrase, saying so; encrypted PEM and PKCS#8 keys too",
           .enabled(if: SSHDFixture.enabled, SSHDFixture.missing))
     func authorisedAndPEMKeys() async throws {
         try SSHDFixture.require()
@@ -42,9 +42,11 @@ struct PassphraseKeyTests {
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(line.utf8))
             try handle.close()
-            let pem = try Self.lockedKey(in: sshd.directory, name: "id_locked_pem", type: "ecdsa", pem: true)
+            let pem = try Self.lockedKey(in: sshd.directory, name: "id_locked_pem", type: "ecdsa", format: "PEM")
             #expect(try String(contentsOfFile: pem, encoding: .utf8).contains("Proc-Type: 4,ENCRYPTED"))
-            for key in [authorised, pem] {
+            let pkcs8 = try Self.lockedKey(in: sshd.directory, name: "id_locked_pkcs8", type: "ecdsa", format: "PKCS8")
+            #expect(try String(contentsOfFile: pkcs8, encoding: .utf8).contains("BEGIN ENCRYPTED PRIVATE KEY"))
+            for key in [authorised, pem, pkcs8] {
                 let error = await #expect(throws: SSHError.self) { _ = try await sshd.connect(key: key) }
                 #expect(error?.message.contains("\(key) (") == true && error?.message.contains("passphrase-protected") == true,
                         "\(key): \(error?.message ?? "")")
