@@ -42,8 +42,11 @@ struct DevImageCLITests {
 
             // Other inputs, another fingerprint: the image is not taken for it (and the build needs a reachable
             // builder, which moto's instances are not; --wait-timeout bounds the attempt).
+            // The build goes as far as connecting: with the agent that ships (a dynamically linked one is refused before launch).
+            var buildEnv = env
+            buildEnv["AUTOMATION_AGENT_BINARY"] = try AgentBinary.locate()
             let other = try CLI.run(["bootstrap-linux-dev", "--distros", "debian12", "--wait-timeout", "3s", "--ssh-timeout", "1", "--hg-version", "7.1"] + flags,
-                                    environment: env)
+                                    environment: buildEnv)
             #expect(other.status == 255, "\(other.stdout) \(other.stderr)")
             #expect(other.stderr.contains("building one from \(base)"))
             let after = try await a.ec2.describeInstances(filters: a.ownership.filters).filter { $0.state != "terminated" }

@@ -1,22 +1,57 @@
 import Foundation
 
-/// Reads just enough of a private key file to tell its type, so that an RSA
-/// key gets an explanation instead of libssh2's opaque failure.
+/// Reads just enough of a private key file to tell its type and whether it is
+/// encrypted, so that an RSA or passphrase-protected key gets an explanation
+/// instead of libssh2's opaque (or misleading) failure.
 enum PrivateKeyFile {
+    /// What the file's header says.
+    struct Summary: Equatable {
+        /// "ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", … or nil if unknown.
+        var type: String?
+        /// Protected by a passphrase (openssh-key-v1 cipher other than "none", an
+        /// encrypted PEM or PKCS#8 key).
+        var encrypted: Bool
+    }
+
     /// The key type ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", …) or nil if unknown.
-    static func keyType(atPath path: String) throws -> String? {
+    static func keyType(atPath path: String) throws -> String? { try inspect(atPath: path).type }
+
+    /// Reads the file's header: its type and whether a passphrase protects it.
+    static func inspect(atPath path: String) throws -> Summary {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "does not exist"
             throw SSHError(.invalidArgument, "The identity file \(path) \(reason).")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        if text.contains("BEGIN RSA PRIVATE KEY") { return "ssh-rsa" }
-        if text.contains("BEGIN EC PRIVATE KEY") { return "ecdsa-sha2-nistp256" }
-        if text.contains("BEGIN DSA PRIVATE KEY") { return "ssh-dss" }
-        guard text.contains("BEGIN OPENSSH PRIVATE KEY") else { return nil }
+        return inspect(text: String(decoding: data, as: UTF8.self))
+    }
+
+    static func inspect(text: String) -> Summary {
+        // PEM: "Proc-Type: 4,ENCRYPTED" (traditional) or PKCS#8's own header.
+        let pemEncrypted = text.contains("Proc-Type: 4,ENCRYPTED") || text.contains("BEGIN ENCRYPTED PRIVATE KEY")
+        if text.contains("BEGIN RSA PRIVATE KEY") { return Summary(type: "ssh-rsa", encrypted: pemEncrypted) }
+        if text.contains("BEGIN EC PRIVATE KEY") { return Summary(type: "ecdsa-sha2-nistp256", encrypted: pemEncrypted) }
+        if text.contains("BEGIN DSA PRIVATE KEY") { return Summary(type: "ssh-dss", encrypted: pemEncrypted) }
+        guard text.contains("BEGIN OPENSSH PRIVATE KEY") else { return Summary(type: nil, encrypted: pemEncrypted) }
         let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-        guard let decoded = Data(base64Encoded: body) else { return nil }
-        return openSSHKeyType([UInt8](decoded))
+        guard let decoded = Data(base64Encoded: body) else { return Summary(type: nil, encrypted: false) }
+        let bytes = [UInt8](decoded)
+        return Summary(type: openSSHKeyType(bytes), encrypted: openSSHCipher(bytes).map { $0 != "none" } ?? false)
+    }
+
+    /// The cipher of an openssh-key-v1 key ("none" when unencrypted, "aes256-ctr" …).
+    static func openSSHCipher(_ bytes: [UInt8]) -> String? {
+        let magic = Array("openssh-key-v1".utf8) + [0]
+        guard bytes.starts(with: magic), magic.count + 4 <= bytes.count else { return nil }
+        let index = magic.count
+        let length = Int(bytes[index]) << 24 | Int(bytes[index + 1]) << 16 | Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+        guard length >= 0, length <= 64, index + 4 + length <= bytes.count else { return nil }
+        return String(decoding: bytes[(index + 4)..<(index + 4 + length)], as: UTF8.self)
+    }
+
+    /// What to do about a passphrase-protected key: this tool has no prompt.
+    static func passphraseExplanation(_ path: String) -> String {
+        "is passphrase-protected, and automation does not ask for passphrases; use an unencrypted ed25519 key "
+            + "(ssh-keygen -t ed25519 -N '' -f KEY) or load this one into ssh-agent (ssh-add \(path)), which automation uses"
     }
 
     /// Parses "openssh-key-v1\0", cipher, kdf, kdf options, key count, then

@@ -19,12 +19,19 @@ struct SSHAuthenticator {
         for method in methods {
             switch method {
             case .privateKeyFile(let path, let passphrase):
-                let type = try PrivateKeyFile.keyType(atPath: path)
+                let summary = try PrivateKeyFile.inspect(atPath: path)
+                let type = summary.type
                 if type == "ssh-rsa" || type == "ssh-dss" {
                     tried.append("\(path) (\(type!)): skipped, libssh2 1.10 cannot sign with rsa-sha2")
                     continue
                 }
                 onlyRSA = false
+                if summary.encrypted && passphrase == nil {
+                    // Tried without it, libssh2 reports the server's "no" to the .pub beside it,
+                    // or a load failure: neither says what is wrong.
+                    tried.append("\(path) (\(type ?? "unknown type")): skipped, it \(PrivateKeyFile.passphraseExplanation(path))")
+                    continue
+                }
                 if let failure = try tryKeyFile(path, passphrase: passphrase) {
                     tried.append("\(path) (\(type ?? "unknown type")): \(failure)")
                 } else {

@@ -19,6 +19,8 @@ public struct RunReport: Sendable {
     public var quarantined: [String]
     /// True when the user interrupted the run.
     public var interrupted: Bool
+    /// Why the run stopped early when that was not an interrupt (a setup error), for the summary.
+    public var stopReason: String?
 
     /// Creates a report; outcomes are sorted by name.
     public init(

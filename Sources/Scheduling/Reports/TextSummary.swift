@@ -32,7 +32,7 @@ public enum TextSummary {
             lines.append("lost targets (\(report.lostTargets.count)): " + report.lostTargets.joined(separator: "; "))
         }
         if report.notRun > 0 {
-            let why = report.interrupted ? "interrupted" : "no slot was left for them"
+            let why = report.interrupted ? "interrupted" : report.stopReason ?? "no slot was left for them"
             lines.append("\(report.notRun) not run (\(why)); see the report for the names")
         }
         lines.append(String(format: "makespan %.2fs, lower bound %.2fs", report.makespan, report.lowerBound))

@@ -20,7 +20,7 @@ struct AWSCommandOptions: ParsableArguments, Sendable {
     @Option(help: "Name prefix of created resources.")
     var prefix = "hg-"
 
-    @Option(name: .customLong("wait-timeout"), help: "Longest wait for instances, images and deletions, e.g. 10m or 600s.")
+    @Option(name: .customLong("wait-timeout"), parsing: .unconditional, help: "Longest wait for instances, images and deletions, e.g. 10m or 600s.")
     var waitTimeout = "10m"
 
     mutating func validate() throws {
@@ -55,6 +55,7 @@ enum DurationParser {
     static func parse(_ text: String, flag: String) throws -> Duration {
         let unparsable = ValidationError("\(flag): cannot parse \"\(text)\"; use e.g. 90s, 30m, 4h or 1h30m")
         let tooLong = ValidationError("\(flag): \"\(text)\" is longer than the limit of 366 days")
+        if text.hasPrefix("-") { throw DurationOption.negative(flag: flag, got: "\"\(text)\"", expected: "a duration such as 90s, 30m, 4h or 1h30m") }
         if let seconds = Int(text) {
             guard seconds > 0 else { throw unparsable }
             guard seconds <= maximumSeconds else { throw tooLong }

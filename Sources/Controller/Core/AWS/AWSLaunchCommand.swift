@@ -25,7 +25,7 @@ struct AWSLaunchCommand: AsyncParsableCommand {
     @Option(help: "Base distribution: \(Distro.all.map(\.name).joined(separator: ", ")).")
     var distro = Distro.defaultName
 
-    @Option(help: "Lifetime after which instances power off and terminate, e.g. 4h or 90m.")
+    @Option(parsing: .unconditional, help: "Lifetime after which instances power off and terminate, e.g. 4h or 90m.")
     var ttl = "4h"
 
     @Option(name: .customLong("ssh-cidr"), help: "IPv4 range allowed to reach SSH (default: this machine's public address /32).")
@@ -47,6 +47,7 @@ struct AWSLaunchCommand: AsyncParsableCommand {
         guard (1...1000).contains(count) else { throw ValidationError("--count must be 1-1000") }
         _ = try DurationParser.parse(ttl, flag: "--ttl")
         _ = try Distro.named(distro)
+        try InstanceTypes.requireX86_64(instanceType, flag: "--instance-type")
         if let rootVolumeSize, !(1...16384).contains(rootVolumeSize) { throw ValidationError("--root-volume-size must be 1-16384 GiB") }
         if let workdirVolumeSize, !(1...16384).contains(workdirVolumeSize) { throw ValidationError("--workdir-volume-size must be 1-16384 GiB") }
         if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }

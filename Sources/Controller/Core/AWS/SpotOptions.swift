@@ -20,6 +20,7 @@ struct SpotOptions: ParsableArguments, Sendable {
         if let bad = types.first(where: { !InstanceTypes.isWellFormed($0) }) {
             throw ValidationError("--spot-types: '\(bad)' is not an instance type (like c5.9xlarge)")
         }
+        for type in types { try InstanceTypes.requireX86_64(type, flag: "--spot-types") }
     }
 
     /// The fleet's types for `instanceType`: it first, then `--spot-types` or the default

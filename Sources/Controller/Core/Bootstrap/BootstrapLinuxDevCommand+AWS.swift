@@ -55,12 +55,15 @@ extension BootstrapLinuxDevCommand {
                              logger: Logger) throws -> DevImageBuilder {
         let namespace = automation.ownership.namespace
         let key = try automation.state.clientKey(namespace: namespace).openSSHPublicKey(comment: "hg-automation-\(namespace)")
+        let agentBinary = targets.agentBinary
         return DevImageBuilder(
             automation: automation, script: RemoteScript.bootstrap,
             arguments: image.inputs(authorizedKey: key).arguments, instanceType: instanceType, rootVolumeSize: rootVolumeSize,
             keep: keep, builderTTL: builderTTL, sshCidr: sshCidr,
             connect: sshConnector(automation: automation, targets: targets, state: state, logger: logger),
-            logger: logger)
+            logger: logger,
+            // The builder is reached through the agent: a dynamically linked one is refused before it is launched.
+            preflight: { try AgentBinary.requireStatic(try AgentBinary.locate(explicit: agentBinary)) })
     }
 
     /// One distro after another, or all at once with `parallel`; output prefixed by distro when parallel.

@@ -63,7 +63,7 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
     @Option(name: .customLong("ssh-cidr"), help: "With --distros: IPv4 range allowed to reach the builder's SSH (default: this machine's public address /32).")
     var sshCidr: String?
 
-    @Option(name: .customLong("builder-ttl"), help: "With --distros: the builder terminates itself after this long whatever happens, e.g. 2h.")
+    @Option(name: .customLong("builder-ttl"), parsing: .unconditional, help: "With --distros: the builder terminates itself after this long whatever happens, e.g. 2h.")
     var builderTTL = Self.defaultBuilderTTL
 
     mutating func validate() throws {
@@ -74,6 +74,7 @@ struct BootstrapLinuxDevCommand: AsyncParsableCommand {
             guard (1...16384).contains(rootVolumeSize) else { throw ValidationError("--root-volume-size must be 1-16384 GiB") }
             guard (0...100).contains(keepImages) else { throw ValidationError("--keep-images must be 0-100") }
             _ = try DurationParser.parse(builderTTL, flag: "--builder-ttl")
+            try InstanceTypes.requireX86_64(instanceType, flag: "--instance-type")
             if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
         } else if targets.targetTexts.isEmpty {
             throw ValidationError("give the hosts to bootstrap with --target ssh://user@host, or AWS images to build with --distros debian12,…")

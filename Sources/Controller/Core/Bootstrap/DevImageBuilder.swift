@@ -21,6 +21,9 @@ struct DevImageBuilder: Sendable {
     let sshCidr: String
     let connect: Connector
     let logger: Logger
+    /// Runs before a builder is launched (not when an image is reused): refuses what
+    /// would fail only once the builder is up, such as an agent that cannot be uploaded.
+    var preflight: @Sendable () throws -> Void = {}
 
     struct Outcome: Sendable, Equatable {
         var distro: String
@@ -53,6 +56,7 @@ struct DevImageBuilder: Sendable {
         // builder, even when the launch is interrupted before it answers and
         // while other distros build in parallel.
         let runId = RunRecord.newRunId()
+        try preflight()
         do {
             var request = LaunchRequest(count: 1, instanceType: instanceType, imageId: base, distro: distro, ttl: builderTTL,
                                         sshCidr: sshCidr, rootVolumeSize: rootVolumeSize)

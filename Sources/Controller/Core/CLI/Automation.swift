@@ -10,7 +10,9 @@ public struct Automation: AsyncParsableCommand {
         discussion: """
             Targets: local (this machine), local:N (N slots here), ssh://[user@]host[:port].
             Exit codes: a command's own status for exec; 1 tests failed (check-target: checks failed); \
-            4 the target refused the operation (file not found, permission denied); 64 usage error; \
+            3 run-tests ran on fewer targets than asked or some tests never ran; \
+            4 the target refused the operation (file not found, permission denied); \
+            5 run-tests setup error (the test command could not start: not found, not executable); 64 usage error; \
             130 interrupted; 255 the tool's own failure (unreachable host, lost connection, cloud error).
             --state-path and --aws-region may also come before the command name, as in \
             `automation --aws-region us-east-1 --state-path ~/ci-state aws launch`.

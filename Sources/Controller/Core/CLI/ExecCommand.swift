@@ -25,7 +25,7 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(name: .customLong("env"), help: ArgumentHelp("Set a variable for the command; repeatable.", valueName: "NAME=VALUE"))
     var env: [String] = []
 
-    @Option(help: "Stop the command after this many seconds (SIGTERM to its process group, then SIGKILL).")
+    @Option(parsing: .unconditional, help: "Stop the command after this many seconds (SIGTERM to its process group, then SIGKILL).")
     var timeout: Double?
 
     @Option(help: ArgumentHelp("Send this file's content as the command's stdin ('-' for this process's stdin).", valueName: "file"))

@@ -18,14 +18,14 @@ struct AWSTargetOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("ssh-cidr"), help: "IPv4 range allowed to reach SSH on aws:N instances (default: this machine's public address /32).")
     var sshCidr: String?
 
-    @Option(name: .customLong("instance-ttl"), help: "aws:N instances power off and terminate after this long whatever happens, e.g. 2h.")
+    @Option(name: .customLong("instance-ttl"), parsing: .unconditional, help: "aws:N instances power off and terminate after this long whatever happens, e.g. 2h.")
     var instanceTTL = "4h"
 
-    @Option(name: .customLong("instance-idle-timeout"),
+    @Option(name: .customLong("instance-idle-timeout"), parsing: .unconditional,
             help: "aws:N instances power off, and so terminate, after this long with no controller connected (a controller that was killed), e.g. 10m.")
     var instanceIdleTimeout = "10m"
 
-    @Option(name: .customLong("boot-timeout"), help: "Longest wait for a launched instance to accept SSH, e.g. 5m.")
+    @Option(name: .customLong("boot-timeout"), parsing: .unconditional, help: "Longest wait for a launched instance to accept SSH, e.g. 5m.")
     var bootTimeout = "10m"
 
     @Flag(name: .customLong("dev-image"), help: "Launch aws:N instances from the namespace's dev image of --distro (what bootstrap-linux-dev --distros builds; built first when missing, which takes minutes) and connect as hg.")
@@ -66,6 +66,8 @@ struct AWSTargetOptions: ParsableArguments, Sendable {
         }
         guard (1...16384).contains(workdirVolumeSize) else { throw ValidationError("--workdir-volume-size must be 1-16384 GiB") }
         guard InstanceTypes.isWellFormed(builderType) else { throw ValidationError("--builder-type '\(builderType)' is not an instance type (like t3.2xlarge)") }
+        try InstanceTypes.requireX86_64(instanceType, flag: "--instance-type")
+        try InstanceTypes.requireX86_64(builderType, flag: "--builder-type")
         if let sshCidr, !CallerAddress.isIPv4CIDR(sshCidr) { throw ValidationError("--ssh-cidr must look like 203.0.113.7/32") }
     }
 

@@ -239,6 +239,11 @@ final class CloudRun: @unchecked Sendable {
                 return (ready, client)
             } catch let error as SSHError where error.code == .hostKeyMismatch {
                 throw error
+            } catch let error as AgentStartError {
+                // SSH works and the agent itself cannot run: waiting for the boot changes nothing.
+                throw error
+            } catch let error as UsageError {
+                throw error
             } catch {
                 try Task.checkCancellation()
                 guard ContinuousClock.now + delay < deadline else {

@@ -1,3 +1,5 @@
+import ArgumentParser
+
 /// What the controller knows about common EC2 instance types without asking AWS:
 /// vCPUs (the default slots per host) and the on-demand Linux price in us-east-1,
 /// for `run-tests --dry-run` cost estimates.
@@ -48,6 +50,35 @@ enum InstanceTypes {
 
     /// vCPUs of a known type.
     static func vcpus(_ type: String) -> Int? { table[type]?.vcpus }
+
+    /// Whether `type` is an arm64 (AWS Graviton) type: a `g` among the letters after the
+    /// family's generation digit (c6g, c7gn, m6gd, r8g, t4g, x2gd, im4gn, is4gen, hpc7g,
+    /// g5g), or a1 / mac2 (Apple silicon). x86_64 families never have one there (g4dn,
+    /// c7i-flex, x2iedn).
+    static func isArm64(_ type: String) -> Bool {
+        let family = type.split(separator: ".", maxSplits: 1).first.map(String.init) ?? type
+        if family == "a1" || family.hasPrefix("mac2") { return true }
+        guard let digit = family.firstIndex(where: \.isNumber) else { return false }
+        let suffix = family[digit...].drop { $0.isNumber }
+        return suffix.prefix { $0 != "-" }.contains("g")
+    }
+
+    /// Refuses an arm64 type before anything is launched: the agent (and the images'
+    /// x86_64 AMIs) would not run on it, and the controller would only find out after the
+    /// instances booted.
+    static func requireX86_64(_ type: String, flag: String) throws {
+        if let refusal = arm64Refusal(type, flag: flag) { throw ValidationError(refusal) }
+    }
+
+    /// Why `type` is refused, or nil for an x86_64 (or unknown-architecture) type.
+    static func arm64Refusal(_ type: String, flag: String) -> String? {
+        guard isArm64(type) else { return nil }
+        return """
+            \(flag): \(type) is an arm64 (AWS Graviton) instance type; automation launches x86_64 images and \
+            its agent is built for x86_64 only (deploy/build-agent.sh), so nothing would run there. \
+            Choose an x86_64 type, e.g. c7i.large, c6i.xlarge, m5.large or t3.medium
+            """
+    }
 
     /// Whether `text` has the shape of an instance type (`family.size`), known or not.
     static func isWellFormed(_ text: String) -> Bool {

@@ -15,8 +15,9 @@ struct RunTestsCommand: AsyncParsableCommand {
             Reports (junit.xml, events.jsonl, report.html) go to a run directory under the state \
             directory, whose path is printed. Exit codes: 0 all passed (flaky tests included); \
             1 tests failed; 3 a target was unreachable or lost, or tests did not run (unless \
-            --allow-lost-targets, and every test ran); 64 usage error (also an unwritable report path, \
-            checked before anything runs); 130 interrupted (the first Ctrl-C cancels running tests and \
+            --allow-lost-targets, and every test ran); 5 setup error (the --test-command could not start \
+            on a target: the run stops, no test counts as failed); 64 usage error (also an unwritable \
+            report path, a list command that cannot start, an arm64 aws:N type, checked before anything runs); 130 interrupted (the first Ctrl-C cancels running tests and \
             still writes reports, with never-run tests as "not run"); 255 infrastructure error (a test \
             lost twice with its slot, a runner that reports nothing, no target reachable, a report \
             that could not be written). See docs/run-tests.md.
@@ -61,10 +62,10 @@ struct RunTestsCommand: AsyncParsableCommand {
     @Option(name: .customLong("env"), help: ArgumentHelp("Set a variable for the tests; repeatable.", valueName: "NAME=VALUE"))
     var env: [String] = []
 
-    @Option(help: "Per-test time limit in seconds.")
+    @Option(parsing: .unconditional, help: "Per-test time limit in seconds.")
     var timeout: Double?
 
-    @Option(name: .customLong("lost-after"), help: "Declare a target lost when its agent has not answered a ping for this many seconds (stopped host, half-open connection, partition).")
+    @Option(name: .customLong("lost-after"), parsing: .unconditional, help: "Declare a target lost when its agent has not answered a ping for this many seconds (stopped host, half-open connection, partition).")
     var lostAfter = TargetHeartbeat.defaultLostAfter
 
     @Flag(name: .customLong("allow-lost-targets"), help: "Exit 0 or 1 as the tests decide even when a target was unreachable or lost (tests that never ran still exit 3).")
@@ -105,7 +106,7 @@ struct RunTestsCommand: AsyncParsableCommand {
         if let jobs, !(1...1024).contains(jobs) { throw ValidationError("--jobs takes 1 to 1024, got \(jobs)") }
         if !(0...100).contains(retryFailed) { throw ValidationError("--retry-failed takes 0 to 100, got \(retryFailed)") }
         try DurationOption.check(timeout, flag: "--timeout")
-        if !(lostAfter >= 1 && lostAfter <= 3600) { throw ValidationError("--lost-after must be between 1 and 3600 seconds") }
+        try DurationOption.check(lostAfter, flag: "--lost-after", min: 1, max: 3600)
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw ValidationError("--env takes NAME=VALUE, got '\(item)'")
         }
@@ -127,14 +128,25 @@ struct RunTestsCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let logger = global.makeLogger()
         try await CommandRunner.run(logger: logger) {
+            // Before anything is launched or run: a report path that cannot be written.
+            try checkReportPaths()
             let specs = try targets.specs()
             let fleets = specs.compactMap(\.awsTarget).map { target in
                 let type = target.instanceType ?? cloud.instanceType
                 return CloudPlan.Fleet(count: target.count, instanceType: type, slotsPerInstance: jobs ?? InstanceTypes.vcpus(type) ?? 1)
             }
+            // Before a plan or a launch: an arm64 type would get an x86_64 image and agent.
+            for target in specs.compactMap(\.awsTarget) {
+                let flag = target.instanceType.map { "--target aws:\(target.count):\($0)" } ?? "--instance-type"
+                if let refusal = InstanceTypes.arm64Refusal(target.instanceType ?? cloud.instanceType, flag: flag) { throw UsageError(refusal) }
+            }
             if dryRun && !fleets.isEmpty {
                 // Plan only: list on this machine's working copy, launch nothing.
                 return try await RunSession(command: self, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
+            }
+            if specs.contains(where: { if case .local = $0 { false } else { true } }) {
+                // Before instances are launched or hosts connected: an agent that cannot be uploaded.
+                try AgentBinary.requireStatic(try AgentBinary.locate(explicit: targets.agentBinary))
             }
             let phases = PhaseRecorder()
             defer { reportPhases(phases, specs: specs) }
@@ -143,6 +155,13 @@ struct RunTestsCommand: AsyncParsableCommand {
                     try await RunSession(command: self, specs: specs, logger: logger).run()
                 }
             }
+        }
+    }
+
+    /// Each report path asked for is creatable (a probe file made and removed in its directory).
+    func checkReportPaths() throws {
+        for (flag, file) in [("--junit", junit), ("--json-report", jsonReport), ("--html", html)] {
+            if let file { try RunDirectory.checkWritable(file, flag: flag) }
         }
     }
 

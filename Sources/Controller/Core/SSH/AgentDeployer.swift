@@ -125,17 +125,33 @@ struct AgentDeployer {
         if result.exitStatus == Self.mismatchStatus { throw DigestMismatch(path: path) }
         let line = result.output.split(separator: "\n").first.map(String.init) ?? ""
         guard result.exitStatus == 0, let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(line.utf8)) else {
-            let stderr = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let status = result.exitSignal.map { "killed by SIG\($0)" } ?? "exit status \(result.exitStatus.map(String.init) ?? "unknown")"
-            throw AgentClientError(.transport, """
-                \(session.endpoint): the agent did not start (\(status))\(stderr.isEmpty ? "" : ": \(stderr)"). \
-                Is \(configuration.agentBinary) built for this host's architecture and statically linked (deploy/build-agent.sh)?
-                """)
+            throw await startFailure(result)
         }
         var agent = RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
                                           path: path, uploaded: false)
         agent.attached = result.output.split(separator: "\n").dropFirst().contains(Substring(AgentStateFile.attachedMarker))
         return agent
+    }
+
+    /// The agent ran its start command and did not start: the loader's or the shell's
+    /// message, and what to do. Not worth retrying: the same binary fails the same way.
+    private func startFailure(_ result: SSHExecResult) async -> AgentStartError {
+        let stderr = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let status = result.exitSignal.map { "killed by SIG\($0)" } ?? "exit status \(result.exitStatus.map(String.init) ?? "unknown")"
+        var hint = "Is \(configuration.agentBinary) built for this host's architecture and statically linked (deploy/build-agent.sh)?"
+        if let info = try? AgentBinary.elfInfo(atPath: configuration.agentBinary),
+           let uname = try? await session.execute("uname -m"), uname.exitStatus == 0 {
+            let host = uname.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let arm = ["aarch64", "arm64"]
+            if !host.isEmpty, host != info.machineName, !(arm.contains(host) && arm.contains(info.machineName)) {
+                hint = "The host is \(host) and \(configuration.agentBinary) is built for \(info.machineName): use an \(info.machineName) host."
+            } else if result.exitStatus == 126 {
+                hint = "The host could not execute ~/\(AgentDeployer.directory)/agent-*: is the home directory mounted noexec?"
+            }
+        }
+        return AgentStartError(message: """
+            \(session.endpoint): the agent did not start (\(status))\(stderr.isEmpty ? "" : ": \(stderr)"). \(hint)
+            """)
     }
 
     private struct Announcement: Decodable {
@@ -144,4 +160,13 @@ struct AgentDeployer {
         var pid: Int
         var version: Int
     }
+}
+
+/// The agent's start command ran on the host and the agent did not start (a loader
+/// error, a wrong architecture, a noexec home): retrying cannot help, so callers that
+/// wait for a host to come up (a booting instance) stop at once with this message.
+public struct AgentStartError: Error, CustomStringConvertible, Sendable {
+    /// The host, the exit status, the loader's or shell's message and what to do.
+    public var message: String
+    public var description: String { message }
 }

@@ -38,6 +38,8 @@ public final class RemoteAgentHost: Sendable {
     /// Connects, deploys the agent if needed and starts it.
     public static func start(_ endpoint: SSHEndpoint, configuration: SSHTargetConfiguration,
                              logger: Logger) async throws -> RemoteAgentHost {
+        // Before any connection: a `swift build` agent would fail only once started there.
+        try AgentBinary.requireStatic(configuration.agentBinary)
         let phases = PhaseRecorder.current
         phases?.begin(.connect)
         let session = try await SSHSession.connect(to: endpoint, configuration: configuration.ssh, logger: logger)

@@ -11,10 +11,10 @@ public struct SSHTargetOptions: ParsableArguments, Sendable {
     @Flag(name: .customLong("accept-new-host-key"), help: "Trust and record the host key of a host seen for the first time (trust on first use).")
     public var acceptNewHostKey = false
 
-    @Option(name: .customLong("ssh-timeout"), help: ArgumentHelp("Seconds allowed for the TCP connect, the SSH handshake and authentication, each.", valueName: "seconds"))
+    @Option(name: .customLong("ssh-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds allowed for the TCP connect, the SSH handshake and authentication, each.", valueName: "seconds"))
     public var connectTimeout: Double = 10
 
-    @Option(name: .customLong("agent-idle-timeout"), help: ArgumentHelp("The remote agent exits after this many seconds with no controller connected.", valueName: "seconds"))
+    @Option(name: .customLong("agent-idle-timeout"), parsing: .unconditional, help: ArgumentHelp("The remote agent exits after this many seconds with no controller connected.", valueName: "seconds"))
     public var agentIdleTimeout: Int = 1800
 
     public init() {}
@@ -24,6 +24,7 @@ public struct SSHTargetOptions: ParsableArguments, Sendable {
             throw ValidationError("--host-key '\(key)' is not a SHA256 fingerprint (expected SHA256: and 43 base64 characters, as ssh-keygen -l prints)")
         }
         try DurationOption.check(connectTimeout, flag: "--ssh-timeout", max: 3600)
+        if agentIdleTimeout < 0 { throw DurationOption.negative(flag: "--agent-idle-timeout", got: String(agentIdleTimeout)) }
         guard (0...Int(DurationOption.maxTimeoutSeconds)).contains(agentIdleTimeout) else {
             throw ValidationError("--agent-idle-timeout takes 0 to \(Int(DurationOption.maxTimeoutSeconds)) seconds, got \(agentIdleTimeout)")
         }

@@ -12,6 +12,9 @@ public enum ExitCodes {
     /// error (file not found, permission denied, …). Not 1, which scripts
     /// read as "tests failed".
     public static let remoteError: Int32 = 4
+    /// run-tests: the test command could not start on a target (not found, not
+    /// executable): a setup problem, not test failures. No test counts as run.
+    public static let setupFailed: Int32 = 5
     /// Wrong flags or arguments.
     public static let usage: Int32 = 64
     /// Interrupted by the user (SIGINT).

@@ -21,7 +21,7 @@ struct CommandTestRunner: TestRunnerAdapter {
 
     func prepare(_ client: AgentClient, target: String) async throws {}
 
-    func listTests(_ client: AgentClient) async throws -> [String] {
+    func listTests(_ client: any TestLister) async throws -> [String] {
         let output = try await ExecOutput.collect(client, settings.params(listCommand.words + settings.selection, scratch: nil), what: "--list-command")
         return TestListParser.plain(output)
     }
@@ -35,8 +35,13 @@ struct CommandTestRunner: TestRunnerAdapter {
             var output = ExecOutput()
             do {
                 result = try await output.consume(try context.start(params), report: { _ in })
+            } catch let error as AgentClientError where error.kind == .remote(.commandNotFound) || error.kind == .remote(.spawnFailed) {
+                // The command could not start (not found, not executable, no such cwd): every
+                // test would fail the same way in no time. That is one setup error for the run,
+                // not a failure (and a ~0 s duration) for each test.
+                throw SetupError(flag: "--test-command", argv: params.argv, message: error.message)
             } catch let error as AgentClientError where !error.isInfrastructure {
-                // The command could not start: every test fails the same way.
+                // Any other refusal of this one exec: this test errs, the run goes on.
                 await report(ResultMarker(test: entry.name, status: .error, duration: 0, message: error.message,
                                           start: started.timeIntervalSince1970, end: Date().timeIntervalSince1970))
                 continue

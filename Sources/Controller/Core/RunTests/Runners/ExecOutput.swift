@@ -30,8 +30,15 @@ struct ExecOutput {
     }
 
     /// Runs a short command and returns its stdout, failing with its stderr.
-    static func collect(_ client: AgentClient, _ params: ExecParams, what: String) async throws -> String {
-        let (result, stdout, stderr) = try await client.run(params)
+    static func collect(_ client: any TestLister, _ params: ExecParams, what: String) async throws -> String {
+        let (result, stdout, stderr): (ExecResult, [UInt8], [UInt8])
+        do {
+            (result, stdout, stderr) = try await client.run(params)
+        } catch let error as AgentClientError where !error.isInfrastructure {
+            // Not found, not executable: a usage error (64) like any other failed listing, not
+            // the target refusing an operation (4).
+            throw RunnerError(SetupError(flag: what, argv: params.argv, message: error.message).description)
+        }
         guard result.exitCode == 0 else {
             let err = String(decoding: stderr.suffix(4000), as: UTF8.self)
             let out = String(decoding: stdout.suffix(2000), as: UTF8.self)

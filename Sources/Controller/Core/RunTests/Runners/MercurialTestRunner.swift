@@ -43,9 +43,9 @@ struct MercurialTestRunner: TestRunnerAdapter {
         _ = try await client.run(compile)
     }
 
-    func listTests(_ client: AgentClient) async throws -> [String] {
+    func listTests(_ client: any TestLister) async throws -> [String] {
         let script = (testsDir as NSString).appendingPathComponent("run-tests.py")
-        guard (try? await client.stat(script)) != nil else {
+        guard await client.exists(script) else {
             throw RunnerError("\(script) does not exist: run from a Mercurial working copy (or pass its root as --workdir)")
         }
         var params = settings.params([settings.python, "run-tests.py", "--list-tests"] + settings.runnerArgs + settings.selection, scratch: nil)

@@ -26,7 +26,7 @@ struct PytestTestRunner: TestRunnerAdapter {
 
     func prepare(_ client: AgentClient, target: String) async throws {}
 
-    func listTests(_ client: AgentClient) async throws -> [String] {
+    func listTests(_ client: any TestLister) async throws -> [String] {
         let argv = [settings.python, "-m", "pytest", "--collect-only", "-q"] + common + settings.selection
         return TestListParser.pytest(try await ExecOutput.collect(client, settings.params(argv, scratch: nil), what: "pytest --collect-only"))
     }

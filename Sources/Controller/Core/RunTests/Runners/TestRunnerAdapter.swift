@@ -52,7 +52,7 @@ protocol TestRunnerAdapter: Sendable {
     /// Once per target before any batch (builds, checks).
     func prepare(_ client: AgentClient, target: String) async throws
     /// The suite's test names.
-    func listTests(_ client: AgentClient) async throws -> [String]
+    func listTests(_ client: any TestLister) async throws -> [String]
     /// Runs `batch`, calling `report` for each test as it finishes. Tests it
     /// does not report count as lost. Throws when the slot's host is lost.
     func run(_ batch: Batch, in context: SlotContext, report: @escaping @Sendable (ResultMarker) async -> Void) async throws
@@ -78,4 +78,18 @@ extension RunnerSettings {
 struct RunnerError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The runner's command could not be started on a target (ENOENT, EACCES for
+/// argv[0], a missing working directory): no test can run, whatever it is.
+struct SetupError: Error, CustomStringConvertible {
+    /// The flag that gave the command.
+    var flag: String
+    var argv: [String]
+    /// The agent's reason.
+    var message: String
+
+    var description: String {
+        "\(flag) cannot start (\(message)): \(argv.joined(separator: " ")); check the command's path and that it is executable on the target"
+    }
 }

@@ -88,6 +88,20 @@ actor RunCoordinator {
         wakeAll()
     }
 
+    /// The first setup error of the run (a test command that cannot start), with its target.
+    private(set) var setupError: String?
+
+    /// `slot` could not start the test command: the run stops at once, its unfinished
+    /// and queued tests become "not run" (no durations are recorded for them).
+    func setupFailed(on slot: SlotID, target: String, _ error: SetupError) {
+        if setupError == nil {
+            setupError = "\(target): \(error)"
+            progress.note("setup error on \(target): \(error); stopping the run")
+        }
+        stop(reason: "\(error.flag) cannot start")
+        finishBatch(on: slot)
+    }
+
     /// Ends the slot's batch; unreported tests come back once.
     func finishBatch(on slot: SlotID) {
         running -= 1

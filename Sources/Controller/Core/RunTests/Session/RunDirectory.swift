@@ -1,3 +1,4 @@
+import Descriptors
 import Foundation
 import Scheduling
 
@@ -53,13 +54,25 @@ struct RunDirectory {
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw UsageError("\(flag) \(file): the directory \(dir) does not exist")
         }
-        // .atomic writes a temporary file beside it, then renames: the directory must be writable.
-        guard access(dir, W_OK | X_OK) == 0 else {
-            throw UsageError("\(flag) \(file): cannot write in \(dir) (\(String(cString: strerror(errno))))")
-        }
         if FileManager.default.fileExists(atPath: file, isDirectory: &isDir) {
             if isDir.boolValue { throw UsageError("\(flag) \(file) is a directory; give a file name") }
         }
+        // .atomic writes a temporary file beside it, then renames: a file must be creatable in
+        // the directory. access(2) is not enough: it says yes to root for /sys, /proc or a
+        // read-only mount, where the write at the end would fail after the whole suite ran.
+        do {
+            try probe(directory: dir)
+        } catch {
+            throw UsageError("\(flag) \(file): cannot create a file in \(dir) (\(String(cString: strerror(error.code))))")
+        }
+    }
+
+    /// Creates and removes a uniquely named empty file in `directory`.
+    static func probe(directory: String) throws(Errno) {
+        let name = "\(directory)/.automation-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = try FileDescriptor.open(name, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        descriptor.closeQuietly()
+        unlink(name)
     }
 
     static func reason(_ error: any Error) -> String {

@@ -9,9 +9,9 @@ extension RunSession {
         let state = command.global.state
         let store = DurationStore(stateDirectory: URL(fileURLWithPath: try state.directory("")), project: projectName, runner: runner.name)
         let history = (try? store.load()) ?? DurationHistory()
-        let client = try await Targets.connect(.local(slots: 1), options: command.targets, state: state, logger: logger)
-        defer { client.close() }
-        let names = try await listTests(client, with: runner)
+        let (lister, close) = try await localLister()
+        defer { close() }
+        let names = try await listTests(lister, with: runner)
         let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
         let plan = CloudPlan(tests: estimates.map { Simulator.Test(name: $0.key, estimate: $0.value, actual: $0.value) },
                              policy: runner.batchPolicy, batchOverhead: runner.batchOverhead,
@@ -20,6 +20,19 @@ extension RunSession {
         let priced = await CloudPlan.withSpotQuotes(fleets, options: command.cloud)
         writeAll(1, Array(plan.render(priced, runner: runner.name, known: known).utf8))
         return 0
+    }
+}
+
+extension RunSession {
+    /// What a dry run lists with on this machine: the local agent when there is one (as a
+    /// run would), else the controller itself; a plan runs nothing, so it needs no agent.
+    func localLister() async throws -> (any TestLister, @Sendable () -> Void) {
+        guard let binary = try? AgentBinary.locate(explicit: command.targets.agentBinary) else {
+            logger.debug("run-tests.dry-run.no-agent")
+            return (LocalTestLister(), {})
+        }
+        let client = try await LocalAgent.connect(binary: binary, logger: logger)
+        return (client, { client.close() })
     }
 }
 

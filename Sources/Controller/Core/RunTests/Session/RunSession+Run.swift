@@ -20,15 +20,20 @@ extension RunSession {
         let planned = plannedSlots(specs)
         let allSlots = planned.flatMap { $0.map(\.slot) }
         // A report that cannot be written must fail the run before any test runs, not after.
-        for (flag, file) in [("--junit", command.junit), ("--json-report", command.jsonReport), ("--html", command.html)] {
-            if let file { try RunDirectory.checkWritable(file, flag: flag) }
-        }
+        try command.checkReportPaths()
 
         if command.dryRun {
-            let client = try await Targets.connect(specs[0], options: command.targets, state: command.global.state, logger: logger)
-            defer { client.close() }
-            let lister = try await syncTargets([Target(spec: specs[0], client: client, slots: [])])[0]
-            let names = try await listTests(client, with: lister)
+            let names: [String]
+            if case .local = specs[0], !syncEnabled {
+                let (lister, close) = try await localLister()
+                defer { close() }
+                names = try await listTests(lister, with: runner)
+            } else {
+                let client = try await Targets.connect(specs[0], options: command.targets, state: command.global.state, logger: logger)
+                defer { client.close() }
+                let synced = try await syncTargets([Target(spec: specs[0], client: client, slots: [])])[0]
+                names = try await listTests(client, with: synced)
+            }
             let estimates = history.estimates(for: names, fallback: runner.typicalTestSeconds)
             let known = names.filter { history.known($0) != nil }.count
             writeAll(1, Array(RunPlan.render(estimates: estimates, known: known, unknownEstimate: history.unknownEstimate(fallback: runner.typicalTestSeconds), slots: allSlots,
@@ -146,9 +151,11 @@ extension RunSession {
 
         let (attempts, outcomes, lost, quarantined) = await coordinator.results()
         let lostTargets = unreachable + lost
-        let report = RunReport(runID: runDir.runID, project: projectName, runner: runner.name, started: started, finished: Date(),
+        var report = RunReport(runID: runDir.runID, project: projectName, runner: runner.name, started: started, finished: Date(),
                                slots: slots, attempts: attempts, outcomes: outcomes,
                                lostTargets: lostTargets, quarantined: quarantined, interrupted: interrupts.fired)
+        let setupError = await coordinator.setupError
+        if setupError != nil { report.stopReason = "setup error: the test command cannot start" }
         let writeFailures = runDir.write(report, junit: command.junit, json: command.jsonReport, html: command.html)
         // A stall (a stopped host that came back) is not the test's duration.
         // Two targets may share a label (local:1 twice): a stall of either counts for both.
@@ -163,13 +170,15 @@ extension RunSession {
         lines += TextSummary.lines(report)
         writeAll(1, Array((lines.joined(separator: "\n") + "\n").utf8))
         for failure in writeFailures { CommandRunner.report(failure) }
-        return exitCode(report, interrupted: interrupts.fired, writeFailed: !writeFailures.isEmpty)
+        if let setupError { CommandRunner.report("setup error: \(setupError); no test ran to the end, none counts as failed") }
+        return exitCode(report, interrupted: interrupts.fired, writeFailed: !writeFailures.isEmpty, setupFailed: setupError != nil)
     }
 
-    /// 130 interrupted; 255 infrastructure errors or a report not written; the
-    /// lost-targets code; 1 tests failed; 0.
-    func exitCode(_ report: RunReport, interrupted: Bool, writeFailed: Bool) -> Int32 {
+    /// 130 interrupted; the setup-error code (a test command that cannot start); 255
+    /// infrastructure errors or a report not written; the lost-targets code; 1 tests failed; 0.
+    func exitCode(_ report: RunReport, interrupted: Bool, writeFailed: Bool, setupFailed: Bool = false) -> Int32 {
         if interrupted { return ExitCodes.interrupted }
+        if setupFailed { return ExitCodes.setupFailed }
         if report.infrastructureErrors > 0 || writeFailed { return ExitCodes.infrastructure }
         // Tests that never ran are never a success, even when lost targets are allowed.
         if report.notRun > 0 || (!report.lostTargets.isEmpty && !command.allowLostTargets) { return ExitCodes.targetsLost }

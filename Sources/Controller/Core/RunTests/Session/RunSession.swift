@@ -76,7 +76,7 @@ struct RunSession {
         }
     }
 
-    func listTests(_ client: AgentClient, with runner: any TestRunnerAdapter) async throws -> [String] {
+    func listTests(_ client: any TestLister, with runner: any TestRunnerAdapter) async throws -> [String] {
         do {
             return try await runner.listTests(client)
         } catch let error as RunnerError {
@@ -128,6 +128,11 @@ struct RunSession {
                 }
                 context.current.finished()
                 await coordinator.finishBatch(on: context.slot)
+            } catch let error as SetupError {
+                // The test command cannot start: stop the run, nothing else would start either.
+                context.current.finished()
+                await coordinator.setupFailed(on: context.slot, target: context.slot.target, error)
+                return
             } catch {
                 context.current.finished()
                 await coordinator.slotLost(context.slot, reason: "\(error)", hadBatch: true)
