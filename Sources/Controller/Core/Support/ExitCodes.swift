@@ -12,6 +12,9 @@ public enum ExitCodes {
     /// error (file not found, permission denied, …). Not 1, which scripts
     /// read as "tests failed".
     public static let remoteError: Int32 = 4
+    /// sync: nothing is wrong but the moment: a source file kept changing while
+    /// it was sent, or another sync held DEST past --lock-timeout (EX_TEMPFAIL).
+    public static let tryAgain: Int32 = 75
     /// Wrong flags or arguments.
     public static let usage: Int32 = 64
     /// Interrupted by the user (SIGINT).
