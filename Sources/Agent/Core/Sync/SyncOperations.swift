@@ -33,7 +33,8 @@ enum SyncOperations {
             guard let cacheDirectory else {
                 return .failure(ProtocolError(.tooLarge, "the manifest of \(p.root) is \(bytes.count) bytes and HOME is unset, so there is nowhere to leave it"))
             }
-            let file = "\(cacheDirectory)/\(scanned.sync).manifest"
+            // One per destination (the lock keeps its syncs apart), overwritten by the next.
+            let file = "\(cacheDirectory)/\(SHA256Hasher.digest(Array(scanned.root.utf8)).hex).manifest"
             guard FileIO.writeAtomically(file, bytes) else {
                 return .failure(ProtocolError(.ioError, "cannot write the manifest to \(file)"))
             }
