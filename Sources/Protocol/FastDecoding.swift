@@ -38,6 +38,14 @@ extension ControllerMessage {
                     guard let save = value.bool else { return nil }
                     apply.save = save
                 }
+                if let value = params["sync"] {
+                    guard let sync = value.string else { return nil }
+                    apply.sync = sync
+                }
+                if let value = params["abort"] {
+                    guard let abort = value.bool else { return nil }
+                    apply.abort = abort
+                }
                 return .request(Request(id: id, body: .syncApply(apply)))
             default:
                 return nil

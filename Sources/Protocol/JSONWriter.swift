@@ -231,7 +231,7 @@ extension ControllerMessage {
                 w.endObject()
             case .syncApply(let p):
                 // Sync batches are megabytes of base64: JSONEncoder would scan the string for escapes.
-                w = JSONWriter(capacity: 160 + p.root.utf8.count + p.batch.count * 4 / 3)
+                w = JSONWriter(capacity: 240 + p.root.utf8.count + p.batch.count * 4 / 3)
                 w.beginObject()
                 w.member("type", "request")
                 w.member("id", request.id)
@@ -241,6 +241,8 @@ extension ControllerMessage {
                 w.member("root", p.root)
                 w.member("batch", base64: p.batch)
                 if let save = p.save { w.member("save", save) }
+                if let sync = p.sync { w.member("sync", sync) }
+                if let abort = p.abort { w.member("abort", abort) }
                 w.endObject()
             default:
                 return nil

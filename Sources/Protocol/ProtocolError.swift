@@ -63,6 +63,12 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let unsafePath = Code("unsafe_path")
         public static let badRoot = Code("bad_root")
         public static let digestMismatch = Code("digest_mismatch")
+        /// sync.scan: another sync holds the destination past `waitMs`.
+        public static let busy = Code("busy")
+        /// sync.scan: a populated destination without the marker of an earlier sync, and no `adopt`.
+        public static let notAdopted = Code("not_adopted")
+        /// sync.apply: no such sync in this session (never scanned, or ended).
+        public static let unknownSync = Code("unknown_sync")
         public static let internalError = Code("internal")
     }
 }

@@ -2,14 +2,20 @@ import FoundationEssentials
 
 /// `sync.scan`: the destination's manifest (docs/protocol.md, "Sync").
 public struct SyncScanParams: Codable, Sendable, Equatable {
-    /// The destination root (absolute; not `/`, not a home directory). Created if missing.
+    /// The destination root (absolute; not `/`, not a home directory, not a symlink). Created if missing.
     public var root: String
     /// Largest manifest returned inline in `data` (default and maximum 2 MiB);
     /// a larger one is left in a file for `fs.read`.
     public var inlineLimit: Int?
-    public init(root: String, inlineLimit: Int? = nil) {
+    /// Take over a populated destination that has no marker of an earlier sync.
+    public var adopt: Bool?
+    /// How long to wait for another sync of the same destination to end before `busy` (0…60,000 ms, default 0).
+    public var waitMs: Int?
+    public init(root: String, inlineLimit: Int? = nil, adopt: Bool? = nil, waitMs: Int? = nil) {
         self.root = root
         self.inlineLimit = inlineLimit
+        self.adopt = adopt
+        self.waitMs = waitMs
     }
 }
 
@@ -23,12 +29,18 @@ public struct SyncScanResult: Codable, Sendable, Equatable {
     public var entries: Int
     /// Files read and hashed because the agent's scan cache did not know them.
     public var hashedFiles: Int
-    public init(size: Int64, data: Data?, path: String?, entries: Int, hashedFiles: Int) {
+    /// This sync's id, for its `sync.apply` requests.
+    public var sync: String?
+    /// The destination as resolved (links in its parents followed).
+    public var root: String?
+    public init(size: Int64, data: Data?, path: String?, entries: Int, hashedFiles: Int, sync: String? = nil, root: String? = nil) {
         self.size = size
         self.data = data
         self.path = path
         self.entries = entries
         self.hashedFiles = hashedFiles
+        self.sync = sync
+        self.root = root
     }
 }
 
@@ -36,12 +48,18 @@ public struct SyncScanResult: Codable, Sendable, Equatable {
 public struct SyncApplyParams: Codable, Sendable, Equatable {
     public var root: String
     public var batch: Data
-    /// Persist the agent's scan cache after this batch (the controller sets it on its last).
+    /// The last batch of the sync: persist the agent's scan cache and end the sync.
     public var save: Bool?
-    public init(root: String, batch: Data, save: Bool? = nil) {
+    /// The id `sync.scan` returned; without it, this session's sync of `root`.
+    public var sync: String?
+    /// End the sync without applying anything (the controller gave up): unfinished files are dropped.
+    public var abort: Bool?
+    public init(root: String, batch: Data, save: Bool? = nil, sync: String? = nil, abort: Bool? = nil) {
         self.root = root
         self.batch = batch
         self.save = save
+        self.sync = sync
+        self.abort = abort
     }
 }
 
@@ -56,4 +74,6 @@ extension ProtocolConstants {
     public static let maxSyncBatch = 2 * 1024 * 1024 + 64 * 1024
     /// Largest manifest returned inline by `sync.scan`.
     public static let maxInlineManifest = 2 * 1024 * 1024
+    /// Longest `sync.scan` wait for another sync of the same destination.
+    public static let maxSyncWaitMs = 60_000
 }

@@ -66,10 +66,16 @@ extension RequestBody {
             if let limit = p.inlineLimit, !(0...ProtocolConstants.maxInlineManifest).contains(limit) {
                 throw ProtocolError(.invalidField, "params.inlineLimit: \(limit) is outside 0...\(ProtocolConstants.maxInlineManifest)")
             }
+            if let wait = p.waitMs, !(0...ProtocolConstants.maxSyncWaitMs).contains(wait) {
+                throw ProtocolError(.invalidField, "params.waitMs: \(wait) is outside 0...\(ProtocolConstants.maxSyncWaitMs)")
+            }
         case .syncApply(let p):
             try Self.checkPath(p.root, "params.root")
             if p.batch.count > ProtocolConstants.maxSyncBatch {
                 throw ProtocolError(.tooLarge, "params.batch: \(p.batch.count) bytes, at most \(ProtocolConstants.maxSyncBatch)")
+            }
+            if let sync = p.sync, sync.isEmpty || sync.utf8.count > 64 {
+                throw ProtocolError(.invalidField, "params.sync: \(sync.utf8.count) bytes; an id from sync.scan is 1 to 64")
             }
         }
     }

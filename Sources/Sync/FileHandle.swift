@@ -58,6 +58,8 @@ enum Sys {
             throw error("opendir", path)
         }
         defer { closedir(dir) }
+        // The copy shares its position with `fd`: start from the top whatever read it before.
+        rewinddir(dir)
         var names: [[UInt8]] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in

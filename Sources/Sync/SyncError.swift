@@ -13,6 +13,10 @@ public struct SyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case changing = "file_changing"
         /// What arrived does not hash to what was announced.
         case digestMismatch = "digest_mismatch"
+        /// Another sync holds the destination (docs/sync.md, "Safety").
+        case busy = "busy"
+        /// The destination holds files and no marker of an earlier sync: refused without `adopt`.
+        case notAdopted = "not_adopted"
     }
 
     public var code: Code

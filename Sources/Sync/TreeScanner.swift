@@ -3,9 +3,6 @@ import Glibc
 /// Builds the manifest of a tree without following symbolic links, hashing
 /// only files whose (device, inode, size, mtime) the cache does not know.
 public struct TreeScanner {
-    /// Temporary files the writer creates; never part of a manifest.
-    public static let tempPrefix: [UInt8] = Array(".~sync-".utf8)
-
     public struct Options {
         /// The paths to consider (files and symlinks; their parent directories
         /// are implied); nil walks the whole tree.
@@ -14,8 +11,9 @@ public struct TreeScanner {
         public var extraTrees: [SyncPath] = []
         /// True for paths to leave out (and, for directories, everything below).
         public var exclude: (SyncPath, ManifestEntry.Kind) -> Bool = { _, _ in false }
-        /// Remove leftover temporary files of an interrupted sync (the agent's side).
-        public var removeTempFiles = false
+        /// Names left out at the top of the tree only, whatever they are
+        /// (the destination's marker, `SyncRoot.markerName`).
+        public var reservedRootNames: Set<[UInt8]> = []
         /// Files modified this recently are hashed but not cached: a write in
         /// the same clock tick could otherwise go unnoticed.
         public var racyWindowNs: Int64 = 2_000_000_000
@@ -47,6 +45,11 @@ public struct TreeScanner {
         guard let fd = OwnedFD.open(at: AT_FDCWD, Array(root.utf8), O_RDONLY | O_DIRECTORY) else {
             throw Sys.error("open", root)
         }
+        return try scan(fd, display: root, options: options, cache: &cache)
+    }
+
+    /// Scans the directory open at `fd` (named `display` in messages).
+    static func scan(_ fd: OwnedFD, display root: String, options: Options, cache: inout ScanCache) throws(SyncError) -> (Manifest, Stats) {
         var scanner = TreeScanner(rootPath: root, root: fd, options: options, cache: cache,
                                   racyAfter: Sys.wallClockNs() - options.racyWindowNs)
         if let selection = options.selection {
@@ -68,6 +71,7 @@ public struct TreeScanner {
     /// A selected path: its parents as directories, then the path itself (a
     /// directory is walked whole).
     private mutating func visitSelected(_ path: SyncPath) throws(SyncError) {
+        if let first = path.components.first, options.reservedRootNames.contains(Array(first)) { return }
         var prefix: SyncPath?
         for component in path.components.dropLast() {
             let dir = prefix.map { $0.appending(Array(component)) } ?? SyncPath(unchecked: Array(component))
@@ -102,10 +106,7 @@ public struct TreeScanner {
     /// Every entry below the directory open at `dir`.
     private mutating func walk(_ dir: Int32, _ path: SyncPath?) throws(SyncError) {
         for name in try Sys.names(dir, display(path)).sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            if name.starts(with: Self.tempPrefix) {
-                if options.removeTempFiles { _ = withCPath(name) { unlinkat(dir, $0, 0) } }
-                continue
-            }
+            if path == nil && options.reservedRootNames.contains(name) { continue }
             let child = path.map { $0.appending(name) } ?? SyncPath(unchecked: name)
             guard SyncPath.isValid(child.bytes) else { continue }
             guard let st = Sys.lstat(at: dir, name) else { continue }  // vanished meanwhile

@@ -4,17 +4,26 @@ import Glibc
 /// component at a time with `O_NOFOLLOW`, so a symlink in the destination can
 /// never redirect a write outside the root; files and links are created under
 /// a temporary name and renamed, so each is either the old or the new version
-/// whatever fails (disk full, a lost connection).
+/// whatever fails (disk full, a lost connection). Temporary files live in the
+/// sync's private directory (`.automation-sync/tmp-…`) when there is one on
+/// the same file system, else beside their file under an unguessable name.
 public final class TreeWriter {
     public let rootPath: String
     let root: OwnedFD
+    /// Where temporary files go; nil: beside their file.
+    private let privateDir: OwnedFD?
+    private let privateDevice: UInt64?
     /// Hashes of what was written, so that the next scan need not read it back.
     public var cache: ScanCache
     private var parentCache: (path: SyncPath, fd: OwnedFD)?
     private var uploads: [UInt64: Upload] = [:]
+    /// Files written completely in this sync: an unfinished upload of one of
+    /// them is a stale attempt the controller restarted, not a missing file.
+    private var completed: Set<SyncPath> = []
 
     struct Upload {
         var path: SyncPath
+        var tempDir: OwnedFD
         var tempName: [UInt8]
         var totalSize: UInt64
         var received: UInt64
@@ -22,12 +31,19 @@ public final class TreeWriter {
         var fd: OwnedFD
     }
 
-    public init(root: String, cache: ScanCache) throws(SyncError) {
+    public convenience init(root: String, cache: ScanCache) throws(SyncError) {
         guard let fd = OwnedFD.open(at: AT_FDCWD, Array(root.utf8), O_RDONLY | O_DIRECTORY) else {
             throw Sys.error("open", root)
         }
-        rootPath = root
-        self.root = fd
+        self.init(root: fd, path: root, privateDir: nil, cache: cache)
+    }
+
+    init(root: OwnedFD, path: String, privateDir: OwnedFD?, cache: ScanCache) {
+        rootPath = path
+        self.root = root
+        self.privateDir = privateDir
+        var st = stat()
+        privateDevice = privateDir.flatMap { fstat($0.raw, &st) == 0 ? UInt64(st.st_dev) : nil }
         self.cache = cache
     }
 
@@ -38,16 +54,14 @@ public final class TreeWriter {
         }
     }
 
-    /// Large-file uploads begun and not yet complete.
-    public var unfinishedUploads: Int { uploads.count }
+    /// Files begun as large-file uploads and not written completely in this sync.
+    public var unfinishedFiles: [SyncPath] {
+        Set(uploads.values.map(\.path)).subtracting(completed).sorted()
+    }
 
     /// Drops unfinished large-file uploads and their temporary files.
     public func abandonUploads() {
-        for (_, upload) in uploads {
-            if let parent = try? openParent(upload.path) {
-                _ = withCPath(upload.tempName) { unlinkat(parent.raw, $0, 0) }
-            }
-        }
+        for (_, upload) in uploads { unlinkTemp(upload.tempDir.raw, upload.tempName) }
         uploads = [:]
     }
 
@@ -55,6 +69,9 @@ public final class TreeWriter {
 
     public func apply(_ action: SyncAction) throws(SyncError) {
         let path = action.path
+        if let first = path.components.first, Array(first) == SyncRoot.markerName {
+            throw SyncError(.unsafePath, "\(display(path)): \(SyncPath.printable(SyncRoot.markerName)) at the top of the destination is the sync's marker, never synced")
+        }
         let dir = try openParent(path)
         let name = Array(path.name)
         switch action {
@@ -71,24 +88,23 @@ public final class TreeWriter {
             }
             try chmod(dir.raw, name, mode, path)
         case .file(_, let mode, let data):
-            let temp = tempName()
-            guard let fd = OwnedFD.open(at: dir.raw, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
-                throw Sys.error("create", display(path))
-            }
+            let (tempDir, temp, fd) = try createTemp(beside: dir, path)
             let digest = data.withUnsafeBytes { SHA256Hasher.digest($0) }
             guard data.withUnsafeBytes({ FileIO.writeAll(fd.raw, $0) }) else {
                 let failure = Sys.error("write", display(path))
-                unlinkTemp(dir.raw, temp)
+                unlinkTemp(tempDir.raw, temp)
                 throw failure
             }
-            try finish(fd, dir.raw, temp, path, mode: mode, digest: digest)
+            try finish(fd, tempDir, temp, dir, path, mode: mode, digest: digest)
+            dropStaleUploads(of: path)
         case .chunk(let c):
-            try applyChunk(c, dir.raw)
+            try applyChunk(c, dir)
         case .symlink(_, let target):
+            // Beside the link's place: a link is recreated, never copied across file systems.
             let temp = tempName()
             let rc = withCPath(target) { t in withCPath(temp) { symlinkat(t, dir.raw, $0) } }
             guard rc == 0 else { throw Sys.error("symlink", display(path)) }
-            try renameIntoPlace(dir.raw, temp, path)
+            try renameIntoPlace(dir, temp, dir, path)
             cache.forget(path)
         case .chmod(_, let mode):
             try chmod(dir.raw, name, mode, path)
@@ -98,16 +114,15 @@ public final class TreeWriter {
     /// Pieces may come in any order (the controller pipelines its requests):
     /// each is written at its offset, and the file is checked against the
     /// digest and renamed once every byte has arrived.
-    private func applyChunk(_ c: SyncAction.Chunk, _ dir: Int32) throws(SyncError) {
+    private func applyChunk(_ c: SyncAction.Chunk, _ dir: OwnedFD) throws(SyncError) {
         guard c.offset <= c.totalSize, UInt64(c.data.count) <= c.totalSize - c.offset else {
             throw SyncError(.badData, "\(display(c.path)): piece at \(c.offset)+\(c.data.count) lies beyond the file's \(c.totalSize) bytes")
         }
         if uploads[c.upload] == nil {
-            let temp = tempName()
-            guard let fd = OwnedFD.open(at: dir, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
-                throw Sys.error("create", display(c.path))
-            }
-            uploads[c.upload] = Upload(path: c.path, tempName: temp, totalSize: c.totalSize, received: 0, digest: nil, fd: fd)
+            // A late piece of an attempt the controller restarted, after the file was written whole.
+            if completed.contains(c.path) { return }
+            let (tempDir, temp, fd) = try createTemp(beside: dir, c.path, flags: O_RDWR)
+            uploads[c.upload] = Upload(path: c.path, tempDir: tempDir, tempName: temp, totalSize: c.totalSize, received: 0, digest: nil, fd: fd)
         }
         guard var upload = uploads[c.upload], upload.path == c.path, upload.totalSize == c.totalSize,
               upload.received + UInt64(c.data.count) <= c.totalSize else {
@@ -121,7 +136,7 @@ public final class TreeWriter {
             guard n > 0 else {
                 let failure = Sys.error("write", display(c.path))
                 uploads[c.upload] = nil
-                unlinkTemp(dir, upload.tempName)
+                unlinkTemp(upload.tempDir.raw, upload.tempName)
                 throw failure
             }
             written += n
@@ -136,29 +151,93 @@ public final class TreeWriter {
         guard lseek(upload.fd.raw, 0, SEEK_SET) == 0 else { throw Sys.error("seek", display(c.path)) }
         let (digest, size) = try TreeScanner.hashContents(upload.fd.raw, display(c.path))
         guard size == upload.totalSize, digest == expected else {
-            unlinkTemp(dir, upload.tempName)
+            unlinkTemp(upload.tempDir.raw, upload.tempName)
             throw SyncError(.digestMismatch, "\(display(c.path)): received \(size) of \(upload.totalSize) bytes with digest \(digest.hex), expected \(expected.hex)")
         }
-        try finish(upload.fd, dir, upload.tempName, c.path, mode: c.mode, digest: digest)
+        try finish(upload.fd, upload.tempDir, upload.tempName, dir, c.path, mode: c.mode, digest: digest)
+        dropStaleUploads(of: c.path)
+    }
+
+    /// `path` is written whole: earlier attempts at it (restarted by the controller) are dropped.
+    private func dropStaleUploads(of path: SyncPath) {
+        completed.insert(path)
+        for (id, upload) in uploads where upload.path == path {
+            unlinkTemp(upload.tempDir.raw, upload.tempName)
+            uploads[id] = nil
+        }
+    }
+
+    /// A new temporary file for `path`: in the private directory when it is on
+    /// the same file system as `dir`, else in `dir`.
+    private func createTemp(beside dir: OwnedFD, _ path: SyncPath, flags: Int32 = O_WRONLY) throws(SyncError) -> (OwnedFD, [UInt8], OwnedFD) {
+        var place = dir
+        if let privateDir, let privateDevice {
+            var st = stat()
+            if fstat(dir.raw, &st) == 0 && UInt64(st.st_dev) == privateDevice { place = privateDir }
+        }
+        let temp = tempName()
+        guard let fd = OwnedFD.open(at: place.raw, temp, flags | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
+            throw Sys.error("create", display(path))
+        }
+        return (place, temp, fd)
     }
 
     /// Mode, rename into place, and the cache entry for the new content.
-    private func finish(_ fd: OwnedFD, _ dir: Int32, _ temp: [UInt8], _ path: SyncPath, mode: UInt32, digest: Digest) throws(SyncError) {
+    private func finish(_ fd: OwnedFD, _ tempDir: OwnedFD, _ temp: [UInt8], _ dir: OwnedFD, _ path: SyncPath, mode: UInt32, digest: Digest) throws(SyncError) {
         var st = stat()
         guard fchmod(fd.raw, mode_t(mode)) == 0, fstat(fd.raw, &st) == 0 else {
             let failure = Sys.error("chmod", display(path))
-            unlinkTemp(dir, temp)
+            unlinkTemp(tempDir.raw, temp)
             throw failure
         }
-        try renameIntoPlace(dir, temp, path)
+        let code = withCPath(temp) { t in withCPath(Array(path.name)) { renameat(tempDir.raw, t, dir.raw, $0) == 0 ? 0 : errno } }
+        if code == EXDEV && tempDir !== dir {
+            // Another mount below the root (same device, as a bind mount): copy beside, then rename.
+            let copy = try copyBeside(fd, dir, path, mode: mode)
+            unlinkTemp(tempDir.raw, temp)
+            guard fstat(copy.file.raw, &st) == 0 else { throw Sys.error("stat", display(path)) }
+            try renameIntoPlace(copy.dir, copy.name, dir, path)
+        } else if code != 0 {
+            let failure = Sys.error("rename", display(path), errno: code)
+            unlinkTemp(tempDir.raw, temp)
+            throw failure
+        }
         cache.record(path, key: ScanCache.Key(st), digest: digest)
     }
 
-    private func renameIntoPlace(_ dir: Int32, _ temp: [UInt8], _ path: SyncPath) throws(SyncError) {
-        let rc = withCPath(temp) { t in withCPath(Array(path.name)) { renameat(dir, t, dir, $0) } }
+    /// A copy of the file open at `fd` beside its place in `dir`, for a rename
+    /// the private directory cannot do (another mount below the root).
+    private func copyBeside(_ fd: OwnedFD, _ dir: OwnedFD, _ path: SyncPath, mode: UInt32) throws(SyncError) -> (dir: OwnedFD, name: [UInt8], file: OwnedFD) {
+        let temp = tempName()
+        guard let out = OwnedFD.open(at: dir.raw, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600) else {
+            throw Sys.error("create", display(path))
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: off_t = 0
+        while true {
+            let n = Sys.retry { pread(fd.raw, buffer.baseAddress!, buffer.count, offset) }
+            if n == 0 { break }
+            guard n > 0, FileIO.writeAll(out.raw, UnsafeRawBufferPointer(rebasing: buffer[0..<n])) else {
+                let failure = Sys.error("write", display(path))
+                unlinkTemp(dir.raw, temp)
+                throw failure
+            }
+            offset += off_t(n)
+        }
+        guard fchmod(out.raw, mode_t(mode)) == 0 else {
+            let failure = Sys.error("chmod", display(path))
+            unlinkTemp(dir.raw, temp)
+            throw failure
+        }
+        return (dir, temp, out)
+    }
+
+    private func renameIntoPlace(_ tempDir: OwnedFD, _ temp: [UInt8], _ dir: OwnedFD, _ path: SyncPath) throws(SyncError) {
+        let rc = withCPath(temp) { t in withCPath(Array(path.name)) { renameat(tempDir.raw, t, dir.raw, $0) } }
         guard rc == 0 else {
             let failure = Sys.error("rename", display(path))
-            unlinkTemp(dir, temp)
+            unlinkTemp(tempDir.raw, temp)
             throw failure
         }
     }
@@ -175,11 +254,12 @@ public final class TreeWriter {
         guard withCPath(name, { fchmodat(dir, $0, mode_t(mode), 0) }) == 0 else { throw Sys.error("chmod", display(path)) }
     }
 
+    /// 128 random bits: no user file has this name, and creating it is O_EXCL.
     func tempName() -> [UInt8] {
         var rng = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef".utf8)
-        var name = TreeScanner.tempPrefix
-        for _ in 0..<12 { name.append(digits[Int(rng.next() % 16)]) }
+        var name = Array(".automation-sync-".utf8)
+        for _ in 0..<32 { name.append(digits[Int(rng.next() % 16)]) }
         return name
     }
 

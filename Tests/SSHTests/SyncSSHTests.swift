@@ -13,6 +13,7 @@ struct SyncSSHTests {
         var cache = ScanCache()
         var options = TreeScanner.Options()
         options.racyWindowNs = Int64.max / 2
+        options.reservedRootNames = [SyncRoot.markerName]
         return try TreeScanner.scan(root: root, options: options, cache: &cache).0
     }
 
@@ -88,6 +89,48 @@ struct SyncSSHTests {
             let refused = try CLI.run(denied)
             #expect(refused.status == 255 && refused.stderr.contains("Permission denied") && refused.stderr.contains("/root/sync-denied-"),
                     "\(refused.stderr)")
+        }
+    }
+
+    @Test("issue 21 finding 1 over SSH: a symlinked DEST is refused; below a symlinked parent a populated unmarked DEST is refused until --adopt", .enabled(if: runnable))
+    func symlinkedDestinationOverSSH() async throws {
+        _ = try SSHDFixture.available()  // with CI=true a missing fixture is a failure, not a skip
+        try await AgentHostFixture.with(logLevel: "INFO") { fixture in
+            let sshd = fixture.sshd
+            let automation = try AgentHostFixture.automationBinary()
+            try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
+            let own = fixture.stateDirectory + "/agent-own"
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: AgentHostFixture.agentBinary()))
+            bytes.append(contentsOf: Array("sync-link-\(UUID().uuidString)".utf8))
+            FileManager.default.createFile(atPath: own, contents: bytes, attributes: [.posixPermissions: 0o755])
+            let src = fixture.stateDirectory + "/src"
+            try FileManager.default.createDirectory(atPath: src, withIntermediateDirectories: true)
+            Self.write(src, Array("only".utf8), Array("from the source".utf8))
+            // Made as the SSH user would see them: in its home, owned by the test (root) but readable.
+            let base = sshd.home + "/sync-link-\(UUID().uuidString.prefix(8))"
+            defer { try? FileManager.default.removeItem(atPath: base) }
+            let victim = base + "/victim"
+            try FileManager.default.createDirectory(atPath: victim + "/dest", withIntermediateDirectories: true)
+            for name in ["a", "b", "dest/c", "dest/d"] { Self.write(victim, Array(name.utf8), Array("keep".utf8)) }
+            symlink(victim, base + "/link")
+            symlink(victim, base + "/plink")
+            let all = try FileManager.default.subpathsOfDirectory(atPath: victim).sorted()
+            _ = try CLI.run(["/bin/chown", "-R", sshd.user, base])
+            func sync(_ dest: String, _ extra: [String] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+                let result = try CLI.run([automation, "sync", src, "--to", dest, "--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)",
+                                          "--identity", sshd.clientKey, "--host-key", try sshd.hostKeyFingerprint(),
+                                          "--state-path", fixture.stateDirectory, "--agent-binary", own, "--agent-idle-timeout", "15"] + extra)
+                return (result.status, result.stdout, result.stderr)
+            }
+            let link = try sync(base + "/link")
+            #expect(link.status == 255 && link.stderr.contains("symbolic link"), "\(link.stdout) \(link.stderr)")
+            let parent = try sync(base + "/plink/dest")
+            #expect(parent.status == 255 && parent.stderr.contains(victim + "/dest") && parent.stderr.contains("--adopt"), "\(parent.stdout) \(parent.stderr)")
+            #expect(try FileManager.default.subpathsOfDirectory(atPath: victim).sorted() == all, "nothing changed behind the links")
+            let adopted = try sync(base + "/plink/dest", ["--adopt"])
+            #expect(adopted.status == 0 && adopted.stdout.contains("2 deleted"), "\(adopted.stdout) \(adopted.stderr)")
+            #expect(try Self.walk(victim + "/dest") == Self.walk(src))
+            #expect(FileManager.default.fileExists(atPath: victim + "/a"), "the link's other content is untouched")
         }
     }
 }

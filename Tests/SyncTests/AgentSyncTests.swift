@@ -41,11 +41,13 @@ struct AgentSyncTests {
         let (manifest, result) = try await client.syncManifest(root: dst.root, inlineLimit: 1000)
         #expect(result.data == nil && result.path != nil)
         #expect(manifest == (try dst.hashWalk()))
+        try await client.syncAbort(root: dst.root, sync: result.sync)
         // A fresh agent (new process) finds the persisted scan cache: nothing is re-hashed.
         let other = try await SyncHarness.connect()
         defer { other.close() }
         let (_, rescan) = try await other.syncManifest(root: dst.root)
         #expect(rescan.hashedFiles == 0)
+        try await other.syncAbort(root: dst.root, sync: rescan.sync)
     }
 
     @Test("safety: unsafe paths, /, a home directory and a symlinked parent are refused; the agent keeps serving")
@@ -67,20 +69,25 @@ struct AgentSyncTests {
         #expect(await code { _ = try await client.syncManifest(root: "/") } == "bad_root")
         #expect(await code { _ = try await client.syncManifest(root: NSHomeDirectory()) } == "bad_root")
         #expect(await code { _ = try await client.syncManifest(root: dst.root + "/../x") } == "bad_root")
-        // Hand-made batches with names that leave the root.
+        let (_, scan) = try await client.syncManifest(root: dst.root)
+        // Hand-made batches with names that leave the root (each error ends the sync: a new scan begins the next).
         for bad in ["../escape", "/etc/x", "a/../../b", "a//b"] {
             var batch = Array("ASB1".utf8) + [3]
             let name = Array(bad.utf8)
             batch += withUnsafeBytes(of: UInt32(name.count).littleEndian, Array.init) + name
             batch += withUnsafeBytes(of: UInt32(0o644).littleEndian, Array.init) + withUnsafeBytes(of: UInt32(1).littleEndian, Array.init) + [0x41]
-            #expect(await code { try await client.syncApply(root: dst.root, batch: batch) } == "unsafe_path", "\(bad)")
+            let sync = try await client.syncManifest(root: dst.root).1.sync
+            #expect(await code { try await client.syncApply(root: dst.root, sync: sync, batch: batch) } == "unsafe_path", "\(bad)")
         }
+        #expect(await code { try await client.syncApply(root: dst.root, sync: scan.sync, batch: SyncBatch.encode([])) } == "unknown_sync")
         #expect(!FileManager.default.fileExists(atPath: (dst.root as NSString).deletingLastPathComponent + "/escape"))
-        #expect(await code { try await client.syncApply(root: dst.root, batch: Array("garbage".utf8)) } == "invalid_field")
+        let garbage = try await client.syncManifest(root: dst.root).1.sync
+        #expect(await code { try await client.syncApply(root: dst.root, sync: garbage, batch: Array("garbage".utf8)) } == "invalid_field")
         // A symlink planted in DEST is not followed.
         dst.symlink(Array("link".utf8), to: Array(outside.root.utf8))
         let write = SyncBatch.encode([.file(SyncPath("link/owned")!, mode: 0o644, data: [1])])
-        #expect(await code { try await client.syncApply(root: dst.root, batch: write) } == "unsafe_path")
+        let planted = try await client.syncManifest(root: dst.root).1.sync
+        #expect(await code { try await client.syncApply(root: dst.root, sync: planted, batch: write) } == "unsafe_path")
         #expect(try outside.allPaths().isEmpty)
         try await client.ping()
         // A DEST the agent user cannot create is a clear error.

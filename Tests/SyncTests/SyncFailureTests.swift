@@ -50,7 +50,8 @@ struct SyncFailureTests {
         try #require(grown.status == 0, "remount: \(grown.stderr)")
         try await SyncHarness.sync(client, src.root, to: dest, small: true)
         #expect(try TreeFixture(root: dest).hashWalk() == src.hashWalk())
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dest).filter { $0.hasPrefix(".~sync-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dest).filter { $0.hasPrefix(".automation-sync-") }
+            + FileManager.default.contentsOfDirectory(atPath: dest + "/.automation-sync").filter { $0 != "README" }
         #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
     }
 
@@ -109,13 +110,16 @@ struct UnfinishedSyncTests {
         defer { dst.remove() }
         let path = try #require(SyncPath("big.bin"))
         FileIO.writeAtomically(dst.root + "/big.bin", Array("old".utf8))
-        let destination = try SyncDestination.open(dst.root, cacheDirectory: nil)
+        let destination = try SyncDestination.begin(dst.root, home: nil, cacheDirectory: nil, adopt: true, waitNs: 0)
         _ = try destination.scan()
         // The first of two pieces, then the batch that ends the sync: the second piece never came.
         let first = SyncAction.chunk(.init(path: path, mode: 0o644, upload: 7, offset: 0, totalSize: 8, finalDigest: nil, data: Array("1234".utf8)))
         #expect(throws: SyncError.self) { try destination.apply([first], save: true) }
         #expect(FileIO.readWhole(dst.root + "/big.bin", limit: 100) == Array("old".utf8))
-        let names = try FileManager.default.contentsOfDirectory(atPath: dst.root)
-        #expect(names == ["big.bin"], "\(names)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dst.root).sorted()
+        #expect(names == [".automation-sync", "big.bin"], "\(names)")
+        let marker = try FileManager.default.contentsOfDirectory(atPath: dst.root + "/.automation-sync")
+        #expect(marker == ["README"], "the private directory is gone: \(marker)")
+        #expect(destination.ended)
     }
 }

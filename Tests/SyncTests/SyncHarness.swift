@@ -34,10 +34,13 @@ enum SyncHarness {
         return try await sync.run(tree)
     }
 
-    static func run(_ argv: [String], cwd: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ argv: [String], cwd: String? = nil, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: argv[0])
         process.arguments = Array(argv.dropFirst())
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

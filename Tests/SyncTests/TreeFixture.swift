@@ -54,11 +54,13 @@ struct TreeFixture {
         try? writer?.apply(.delete(SyncPath(path)!))
     }
 
-    /// Every entry with content hashes, modes and link targets, read without any cache.
+    /// Every entry with content hashes, modes and link targets, read without any cache
+    /// (a destination's marker left out).
     func hashWalk() throws -> Manifest {
         var cache = ScanCache()
         var options = TreeScanner.Options()
         options.racyWindowNs = Int64.max / 2
+        options.reservedRootNames = [SyncRoot.markerName]
         return try TreeScanner.scan(root: root, options: options, cache: &cache).0
     }
 

@@ -9,8 +9,7 @@ struct TreeSyncTests {
     /// Scan both sides, plan, write: what the controller and the agent do, in one process.
     static func sync(_ src: TreeFixture, _ dst: TreeFixture, srcCache: inout ScanCache, dstCache: inout ScanCache, chunkSize: Int = 4096) throws -> SyncPlan {
         let source = try TreeScanner.scan(root: src.root, options: .init(), cache: &srcCache).0
-        var dstOptions = TreeScanner.Options()
-        dstOptions.removeTempFiles = true
+        let dstOptions = TreeScanner.Options()
         let destination = try TreeScanner.scan(root: dst.root, options: dstOptions, cache: &dstCache).0
         let plan = SyncPlan(source: source, destination: destination)
         let writer = try TreeWriter(root: dst.root, cache: dstCache)
@@ -88,10 +87,10 @@ struct TreeSyncTests {
         #expect(FileIO.readWhole(dst.root + "/big", limit: 100) == content)
         // A piece beyond 4 GiB lands at its offset (a sparse temporary file; never completed here).
         try writer.apply(.chunk(.init(path: SyncPath("huge")!, mode: 0o644, upload: 9, offset: (5 << 30) - 3, totalSize: 5 << 30, finalDigest: nil, data: [7, 8, 9])))
-        let temp = try #require(try FileManager.default.contentsOfDirectory(atPath: dst.root).first { $0.hasPrefix(".~sync-") })
+        let temp = try #require(try FileManager.default.contentsOfDirectory(atPath: dst.root).first { $0.hasPrefix(".automation-sync-") })
         #expect((try FileManager.default.attributesOfItem(atPath: dst.root + "/" + temp)[.size] as? Int) == 5 << 30)
         writer.abandonUploads()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dst.root).filter { $0.hasPrefix(".~sync-") }.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dst.root).filter { $0.hasPrefix(".automation-sync-") }.isEmpty)
         // More bytes than announced are refused.
         #expect(throws: SyncError.self) {
             try writer.apply(.chunk(.init(path: path, mode: 0o644, upload: 3, offset: 0, totalSize: 2, finalDigest: nil, data: [1, 2, 3])))

@@ -4,7 +4,7 @@ import Glibc
 
 /// The fs.* operations, run on a session's file worker queue.
 enum FileOperations {
-    static func perform(_ body: RequestBody) -> Result<ReplyBody, ProtocolError> {
+    static func perform(_ body: RequestBody, syncs: SyncTable = SyncTable()) -> Result<ReplyBody, ProtocolError> {
         do {
             switch body {
             case .stat(let p): return .success(.stat(try statPath(p.path, follow: p.noFollow != true, name: p.path)))
@@ -31,8 +31,8 @@ enum FileOperations {
                 guard Glibc.symlink(p.target, p.path) == 0 else { throw Sys.error("symlink", p.path) }
                 return .success(.done(.symlink))
             case .list(let p): return .success(.list(try list(p.path)))
-            case .syncScan(let p): return SyncOperations.scan(p)
-            case .syncApply(let p): return SyncOperations.apply(p)
+            case .syncScan(let p): return SyncOperations.scan(p, syncs: syncs)
+            case .syncApply(let p): return SyncOperations.apply(p, syncs: syncs)
             case .ping, .exec, .cancel, .shutdown, .stdin:
                 return .failure(ProtocolError(.internalError, "\(body.operation.rawValue) is not a file operation"))
             }

@@ -106,9 +106,9 @@ extension Session {
             }
             fileOpsInFlight.insert(id)
             let mailbox = self.mailbox
-            let body = request.body
+            let body = request.body, syncs = self.syncs
             fileQueue.async {
-                mailbox.post(.finished(id: id, outcome: FileOperations.perform(body)))
+                mailbox.post(.finished(id: id, outcome: FileOperations.perform(body, syncs: syncs)))
             }
         }
     }

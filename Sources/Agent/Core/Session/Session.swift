@@ -73,6 +73,8 @@ final class Session {
     var execs: [UInt64: RunningExec] = [:]
     var execByPID: [pid_t: UInt64] = [:]
     var fileOpsInFlight: Set<UInt64> = []
+    /// Syncs begun by `sync.scan` and not ended: each holds its destination open and locked.
+    let syncs = SyncTable()
     /// `exec.stdin` requests waiting for their bytes to reach the pipe.
     var stdinRequests: Set<UInt64> = []
     lazy var fileQueue = DispatchQueue(label: "automation-agent.files")
@@ -272,6 +274,9 @@ final class Session {
         for path in scratchDirectories {
             _ = FileOperations.perform(.remove(RemoveParams(path: path, recursive: true, missingOK: true)))
         }
+        // After any file operation still queued: a sync left open releases its destination.
+        let syncs = self.syncs
+        fileQueue.async { syncs.endAll() }
         if resumable {
             switch end {
             case .shutdown: endReason = "the agent was shut down"

@@ -4,9 +4,11 @@ import SyncCore
 
 /// Typed wrappers for the sync operations (docs/protocol.md, "Sync").
 extension AgentClient {
-    /// The destination's manifest, fetched with `fs.read` when the agent left it in a file.
-    public func syncManifest(root: String, inlineLimit: Int? = nil) async throws -> (Manifest, SyncScanResult) {
-        guard case .syncScan(let result) = try await call(.syncScan(SyncScanParams(root: root, inlineLimit: inlineLimit))) else {
+    /// Begins a sync of `root` and returns the destination's manifest (fetched with
+    /// `fs.read` when the agent left it in a file) with the sync's id in `result.sync`.
+    public func syncManifest(root: String, inlineLimit: Int? = nil, adopt: Bool = false, waitMs: Int? = nil) async throws -> (Manifest, SyncScanResult) {
+        let params = SyncScanParams(root: root, inlineLimit: inlineLimit, adopt: adopt ? true : nil, waitMs: waitMs)
+        guard case .syncScan(let result) = try await call(.syncScan(params)) else {
             throw AgentClientError(.protocolViolation, "unexpected reply type for sync.scan")
         }
         let bytes: [UInt8]
@@ -30,8 +32,13 @@ extension AgentClient {
         }
     }
 
-    /// Applies one batch of actions below `root`.
-    public func syncApply(root: String, batch: [UInt8], save: Bool = false) async throws {
-        _ = try await call(.syncApply(SyncApplyParams(root: root, batch: Data(batch), save: save ? true : nil)))
+    /// Applies one batch of actions of the sync `sync` (from `syncManifest`); `save` ends the sync.
+    public func syncApply(root: String, sync: String?, batch: [UInt8], save: Bool = false) async throws {
+        _ = try await call(.syncApply(SyncApplyParams(root: root, batch: Data(batch), save: save ? true : nil, sync: sync)))
+    }
+
+    /// Ends the sync `sync` without finishing it: the agent drops its unfinished files and releases the destination.
+    public func syncAbort(root: String, sync: String?) async throws {
+        _ = try await call(.syncApply(SyncApplyParams(root: root, batch: Data(SyncBatch.encode([])), sync: sync, abort: true)))
     }
 }

@@ -15,6 +15,9 @@ public enum ExitCodes {
     /// run-tests: the test command could not start on a target (not found, not
     /// executable): a setup problem, not test failures. No test counts as run.
     public static let setupFailed: Int32 = 5
+    /// sync: nothing is wrong but the moment: a source file kept changing while
+    /// it was sent, or another sync held DEST past --lock-timeout (EX_TEMPFAIL).
+    public static let tryAgain: Int32 = 75
     /// Wrong flags or arguments.
     public static let usage: Int32 = 64
     /// Interrupted by the user (SIGINT).

@@ -15,6 +15,8 @@ public struct SourceTree: Sendable {
             var cache = cacheFile.map(ScanCache.load) ?? ScanCache()
             var options = TreeScanner.Options(selection: selection.files)
             options.extraTrees = selection.extraTrees
+            // A destination's marker never travels (SRC may be an earlier DEST).
+            options.reservedRootNames = [SyncRoot.markerName]
             let vcsDirectories: Set<[UInt8]> = [Array(".hg".utf8), Array(".git".utf8)]
             let walkingPlainTree = selection.files == nil
             options.exclude = { path, _ in

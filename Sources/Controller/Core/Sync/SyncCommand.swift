@@ -13,9 +13,13 @@ struct SyncCommand: AsyncParsableCommand {
             directory, else the current directory. From a working copy travel the files as they \
             are on disk: tracked, added and unknown-but-not-ignored ones; removed files disappear \
             on the target. Without a VCS the whole tree travels. Symlinks are copied as links, \
-            modes are kept, and files on the target not in the source are deleted. Prints one \
-            summary line per target; exit 0 when every target is in sync, 64 for a usage error, \
-            255 when a target failed (the message names the target and the path).
+            modes are kept, and files on the target not in the source are deleted. DEST must be \
+            new, empty, or marked by an earlier sync (its .automation-sync directory); a populated \
+            directory without the marker is refused unless --adopt is given. Prints one summary \
+            line per target; exit 0 when every target is in sync, 64 for a usage error, 75 when \
+            the only trouble was the moment (a source file kept changing while sent, or another \
+            sync held DEST past --lock-timeout: sync again), 255 when a target failed (the message \
+            names the target and the path).
             """
     )
 
@@ -25,8 +29,14 @@ struct SyncCommand: AsyncParsableCommand {
     @Argument(help: "The tree to copy (default: the working copy's root, else the current directory).")
     var source: String?
 
-    @Option(help: ArgumentHelp("Absolute destination directory on each target; created if missing. Not / nor a home directory.", valueName: "DEST"))
+    @Option(help: ArgumentHelp("Absolute destination directory on each target; created if missing. Not / nor a home directory, not a symbolic link.", valueName: "DEST"))
     var to: String
+
+    @Flag(help: "Take over a DEST that holds files but no marker of an earlier sync (what the source lacks is deleted there).")
+    var adopt = false
+
+    @Option(help: ArgumentHelp("Seconds to wait while another sync to the same DEST runs (0-86400).", valueName: "SECONDS"))
+    var lockTimeout = 600
 
     @Option(help: ArgumentHelp("Leave out paths matching this shell pattern (a pattern without / matches any name); repeatable.", valueName: "PATTERN"))
     var exclude: [String] = []
@@ -42,6 +52,7 @@ struct SyncCommand: AsyncParsableCommand {
         guard to.trimmingCharacters(in: CharacterSet(charactersIn: "/")).isEmpty == false else {
             throw ValidationError("--to /: refusing to sync into the root directory")
         }
+        guard (0...86_400).contains(lockTimeout) else { throw ValidationError("--lock-timeout must be 0 to 86400 seconds, got \(lockTimeout)") }
     }
 
     func run() async throws {
@@ -56,7 +67,7 @@ struct SyncCommand: AsyncParsableCommand {
             let excludes = ExcludeRules(exclude)
             let scan = Task { try await SourceTree.scan(selection, excludes: excludes, cacheDirectory: cacheDirectory) }
             let progress = SyncProgressLine(live: isatty(2) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb")
-            let targetOptions = targets, state = global.state, destination = to
+            let targetOptions = targets, state = global.state, destination = to, adopt = adopt, lockTimeout = lockTimeout
             let results = await withTaskGroup(of: (Int, Result<SyncSummary, Error>).self) { group in
                 for (index, spec) in specs.enumerated() {
                     group.addTask {
@@ -64,7 +75,10 @@ struct SyncCommand: AsyncParsableCommand {
                             let client = try await Targets.connect(spec, options: targetOptions, state: state, logger: logger)
                             defer { client.close() }
                             let tree = try await scan.value
-                            let sync = TargetSync(target: "\(spec)", client: client, destination: destination)
+                            var sync = TargetSync(target: "\(spec)", client: client, destination: destination)
+                            sync.adopt = adopt
+                            sync.lockTimeout = .seconds(lockTimeout)
+                            sync.onWaiting = { message in writeAll(2, Array("\(message)\n".utf8)) }
                             return (index, .success(try await sync.run(tree) { progress.update($0) }))
                         } catch {
                             return (index, .failure(error))
@@ -80,17 +94,18 @@ struct SyncCommand: AsyncParsableCommand {
             let tree = try await scan.value
             logger.debug("sync.source", metadata: ["sync.root": "\(selection.root)", "sync.vcs": "\(selection.vcs.rawValue)",
                                                    "sync.entries": "\(tree.manifest.entries.count)", "sync.hashed": "\(tree.stats.hashedFiles)"])
-            var failed = false
+            var failed = false, onlyTheMoment = true
             for (index, result) in results {
                 switch result {
                 case .success(let summary):
                     print(json ? summary.json : summary.line)
                 case .failure(let error):
                     failed = true
+                    if let error = error as? SyncError, [.changing, .busy].contains(error.code) {} else { onlyTheMoment = false }
                     CommandRunner.report("\(specs[index]): sync to \(destination) failed: \(error)")
                 }
             }
-            return failed ? ExitCodes.infrastructure : 0
+            return !failed ? 0 : onlyTheMoment ? ExitCodes.tryAgain : ExitCodes.infrastructure
         }
     }
 }

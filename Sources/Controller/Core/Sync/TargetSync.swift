@@ -43,6 +43,12 @@ public struct TargetSync: Sendable {
     public var client: AgentClient
     public var destination: String
     public var maxInFlight = 8
+    /// Take over a populated destination that carries no marker of an earlier sync.
+    public var adopt = false
+    /// How long to wait for another sync of the same destination to end.
+    public var lockTimeout: Duration = .seconds(600)
+    /// Told once when another sync holds the destination and this one waits.
+    public var onWaiting: @Sendable (String) -> Void = { _ in }
     var limits = BatchBuilder.Limits()
 
     public init(target: String, client: AgentClient, destination: String) {
@@ -53,13 +59,54 @@ public struct TargetSync: Sendable {
 
     public func run(_ source: SourceTree, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncSummary {
         let start = ContinuousClock.now
+        let (remote, scan) = try await begin()
+        return try await finish(source, remote: remote, scan: scan, start: start, progress: progress)
+    }
+
+    /// Everything after the scan: the plan and its batches, the last of which ends the sync.
+    func finish(_ source: SourceTree, remote: Manifest, scan: SyncScanResult, start: ContinuousClock.Instant = .now,
+                progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncSummary {
+        do {
+            return try await apply(source, remote: remote, scan: scan, start: start, progress: progress)
+        } catch {
+            // The agent ends a sync on its own errors; after ours it must hear, or it holds DEST until the session ends.
+            try? await client.syncAbort(root: destination, sync: scan.sync)
+            throw error
+        }
+    }
+
+    /// `sync.scan`, waiting while another sync holds the destination, up to `lockTimeout`.
+    func begin() async throws -> (Manifest, SyncScanResult) {
+        let deadline = ContinuousClock.now + lockTimeout
+        var waiting = false
+        while true {
+            let left = deadline - ContinuousClock.now
+            let waitMs = waiting ? Int(max(0, min(5.0, Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18)) * 1000) : 0
+            do {
+                return try await client.syncManifest(root: destination, adopt: adopt, waitMs: waitMs)
+            } catch let error as AgentClientError where error.remote?.code == .busy {
+                if ContinuousClock.now >= deadline {
+                    throw SyncError(.busy, "another sync to \(destination) was still running after \(lockTimeout.components.seconds) s; sync again when it has ended (or give --lock-timeout more seconds)")
+                }
+                if !waiting {
+                    waiting = true
+                    onWaiting("\(target): waiting for another sync to \(destination) to finish (at most \(lockTimeout.components.seconds) s)")
+                }
+            }
+        }
+    }
+
+    private func apply(_ source: SourceTree, remote: Manifest, scan: SyncScanResult, start: ContinuousClock.Instant,
+                     progress: @escaping @Sendable (SyncProgress) -> Void) async throws -> SyncSummary {
         var summary = SyncSummary(target: target)
-        let (remote, scan) = try await client.syncManifest(root: destination)
+        let sync = scan.sync
         summary.remoteHashed = scan.hashedFiles
         let plan = SyncPlan(source: source.manifest, destination: remote)
         summary.deleted = plan.deletions
         summary.otherChanges = plan.before.count - plan.deletions + plan.after.count
         if plan.isEmpty {
+            // Nothing to change; the last (empty) batch ends the sync and frees the destination.
+            try await client.syncApply(root: destination, sync: sync, batch: SyncBatch.encode([]), save: true)
             summary.duration = ContinuousClock.now - start
             return summary
         }
@@ -67,7 +114,7 @@ public struct TargetSync: Sendable {
         let structure = Self.split(plan.before, limit: limits.batchBytes)
         let structureOnly = plan.sends.isEmpty && plan.after.isEmpty
         for (i, batch) in structure.enumerated() {
-            try await client.syncApply(root: destination, batch: SyncBatch.encode(batch), save: structureOnly && i == structure.count - 1)
+            try await client.syncApply(root: destination, sync: sync, batch: SyncBatch.encode(batch), save: structureOnly && i == structure.count - 1)
         }
         // Content, pipelined: the agent applies batches in the order they arrive,
         // and pieces of a large file in any order.
@@ -101,7 +148,7 @@ public struct TargetSync: Sendable {
                     }
                 }
                 inFlight.append(Task {
-                    try await client.syncApply(root: destination, batch: batch, save: save)
+                    try await client.syncApply(root: destination, sync: sync, batch: batch, save: save)
                     return files
                 })
                 progress(SyncProgress(target: target, filesDone: filesDone, filesTotal: plan.sends.count, bytesDone: builder.bytesRead, bytesTotal: total))
@@ -117,7 +164,7 @@ public struct TargetSync: Sendable {
         // Modes last (a read-only directory closes after its content arrived); the agent saves its cache.
         let after = Self.split(plan.after, limit: limits.batchBytes)
         for (i, batch) in after.enumerated() {
-            try await client.syncApply(root: destination, batch: SyncBatch.encode(batch), save: i == after.count - 1)
+            try await client.syncApply(root: destination, sync: sync, batch: SyncBatch.encode(batch), save: i == after.count - 1)
         }
         summary.duration = ContinuousClock.now - start
         return summary

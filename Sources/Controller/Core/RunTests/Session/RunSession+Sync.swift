@@ -40,7 +40,11 @@ extension RunSession {
                     let dir = if let root = target.spec.workRoot { root + "/src" } else {
                         try await Self.syncDirectory(target.client, project: project)
                     }
-                    let summary = try await TargetSync(target: target.spec.description, client: target.client, destination: dir).run(tree)
+                    var sync = TargetSync(target: target.spec.description, client: target.client, destination: dir)
+                    // Our own directory: an unmarked copy there was left by a version before the marker.
+                    sync.adopt = true
+                    sync.onWaiting = { message in FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+                    let summary = try await sync.run(tree)
                     return (index, dir, summary)
                 }
             }
