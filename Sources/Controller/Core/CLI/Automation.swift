@@ -8,11 +8,13 @@ public struct Automation: AsyncParsableCommand {
         commandName: "automation",
         abstract: "Run a project's build and test work on this machine, your SSH hosts, or fresh EC2 instances.",
         discussion: """
-            Targets: local (this machine), local:N (N slots here), ssh://[user@]host[:port].
+            Targets: local (this machine), local:N (N slots here), ssh://[user@]host[:port][/N], \
+            aws:N[:TYPE] (N fresh EC2 instances for one run-tests run, terminated however it ends).
             Exit codes: a command's own status for exec; 1 tests failed (check-target: checks failed); \
             3 run-tests ran on fewer targets than asked or some tests never ran; \
             4 the target refused the operation (file not found, permission denied); \
             5 run-tests setup error (the test command could not start: not found, not executable); 64 usage error; \
+            75 sync: run it again (a source file kept changing, or another sync held DEST too long); \
             130 interrupted; 255 the tool's own failure (unreachable host, lost connection, cloud error).
             --state-path and --aws-region may also come before the command name, as in \
             `automation --aws-region us-east-1 --state-path ~/ci-state aws launch`.
