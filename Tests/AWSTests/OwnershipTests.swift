@@ -121,6 +121,36 @@ struct OwnershipTests {
         }
     }
 
+    @Test("terminate and purge with --dry-run leave the local run records exactly as they were")
+    func dryRunKeepsRecords() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            let a = try TestClients.automation(moto.endpoint, namespace: "alice", stateDirectory: dir)
+            let ended = try await a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            let live = try await a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            // One instance ended by itself (its lifetime ran out): its record is what a cleanup would forget.
+            let endedIds = ended.run.instances.map(\.id)
+            try await a.ec2.terminateInstances(endedIds)
+            _ = try await a.ec2.waitForInstances(endedIds, toBe: ["terminated"], timeout: .seconds(60), interval: .milliseconds(200))
+            let runsDirectory = a.state.runsDirectory(region: a.region, namespace: "alice")
+            let files = { try FileManager.default.contentsOfDirectory(atPath: runsDirectory.path).sorted().map {
+                try Data(contentsOf: runsDirectory.appendingPathComponent($0)) } }
+            let recorded = try files()
+            let before = a.state.loadRuns(region: a.region, namespace: "alice").map(\.runId).sorted()
+            #expect(before == [ended.run.runId, live.run.runId].sorted())
+            let terminatePlan = try await a.terminateInstances(dryRun: true)
+            #expect(terminatePlan.instances.map(\.id) == live.run.instances.map(\.id))
+            _ = try await a.purge(dryRun: true)
+            _ = try await a.terminateInstances(dryRun: true, expiredOnly: true)
+            #expect(a.state.loadRuns(region: a.region, namespace: "alice").map(\.runId).sorted() == before, "a dry run forgot records")
+            #expect(try files() == recorded, "a dry run rewrote a record")
+            _ = try await a.terminateInstances(dryRun: false)
+            #expect(a.state.loadRuns(region: a.region, namespace: "alice").isEmpty, "the real run forgets both")
+            try await a.purge(dryRun: false)
+        }
+    }
+
     @Test("without an instance profile, launch makes no IAM calls at all")
     func launchWithoutIAM() async throws {
         let dir = try Fixtures.temporaryDirectory()
