@@ -132,15 +132,24 @@ struct RunTestsCommand: AsyncParsableCommand {
                 let type = target.instanceType ?? cloud.instanceType
                 return CloudPlan.Fleet(count: target.count, instanceType: type, slotsPerInstance: jobs ?? InstanceTypes.vcpus(type) ?? 1)
             }
+            var command = self
+            if !fleets.isEmpty, sync ?? (workdir == nil) {
+                // Before the account is asked or anything launched: what the sync and the runner need here.
+                let preflight = try CloudPreflight.check(self, cwd: FileManager.default.currentDirectoryPath,
+                                                         environment: ProcessInfo.processInfo.environment)
+                FileHandle.standardError.write(Data("working copy \(preflight.root) (\(preflight.vcs.rawValue))\n".utf8))
+                command.project = project ?? URL(fileURLWithPath: preflight.root).lastPathComponent
+                if dryRun { command.workdir = preflight.root }
+            }
             if dryRun && !fleets.isEmpty {
                 // Plan only: list on this machine's working copy, launch nothing.
-                return try await RunSession(command: self, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
+                return try await RunSession(command: command, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
             }
             let phases = PhaseRecorder()
             defer { reportPhases(phases, specs: specs) }
             return try await PhaseRecorder.$current.withValue(phases) {
                 try await CloudRun.with(specs, options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
-                    try await RunSession(command: self, specs: specs, logger: logger).run()
+                    try await RunSession(command: command, specs: specs, logger: logger).run()
                 }
             }
         }
