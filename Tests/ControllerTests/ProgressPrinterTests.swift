@@ -83,4 +83,48 @@ struct ProgressPrinterTests {
             """)
         #expect(capture.text(1).isEmpty)
     }
+
+    /// A Mercurial-shaped tree whose hg is already built (so `prepare` only byte-compiles) and
+    /// whose run-tests.py lists two tests and reports them passed, in the runner's result format.
+    static func fakeMercurial(in dir: URL) throws {
+        for sub in [".local-venv/bin", "tests"] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        try Data("#!/bin/sh\n".utf8).write(to: dir.appendingPathComponent(".local-venv/bin/hg"))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent(".local-venv/bin/python").path, withDestinationPath: "/usr/bin/python3")
+        try Data("""
+            import json, sys, time
+            args = sys.argv[1:]
+            if "--list-tests" in args:
+                print("test-a.t")
+                print("test-b.t")
+                sys.exit(0)
+            for name in [a for a in args if a.startswith("test-")]:
+                now = time.time()
+                record = {"test": name, "status": "pass", "duration": 0.01, "start": now, "end": now, "message": None, "detail": None}
+                sys.stdout.write("\\n@@automation-result@@ " + json.dumps(record) + "\\n")
+                sys.stdout.flush()
+
+            """.utf8).write(to: dir.appendingPathComponent("tests/run-tests.py"))
+    }
+
+    @Test("through a run, not on a terminal: each host's build has a start line and an end line on stderr, before the first test")
+    func buildLinesInRun() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let tree = harness.scratch.appendingPathComponent("hg")
+        try Self.fakeMercurial(in: tree)
+        let outcome = try await harness.run(["run-tests", "--runner", "mercurial", "--target", "local:2", "--workdir", tree.path,
+                                             "--python", "/usr/bin/python3"])
+        let context = "status \(outcome.status)\nstdout:\n\(outcome.stdout)\nstderr:\n\(outcome.stderr)"
+        #expect(outcome.status == 0, "\(context)")
+        let lines = outcome.stderr.split(separator: "\n").map(String.init)
+        let start = lines.firstIndex(of: "automation: local:2: building")
+        let end = lines.firstIndex { $0.hasPrefix("automation: local:2: building done in ") && $0.hasSuffix(" s") }
+        let running = lines.firstIndex { $0.hasPrefix("automation: running 2 tests") }
+        #expect(start != nil && end != nil && running != nil, "\(context)")
+        if let start, let end, let running { #expect(start < end && end < running, "\(context)") }
+        #expect(lines.filter { $0.contains("local:2: building") }.count == 2, "one line at the start, one at the end: \(context)")
+        #expect(!outcome.stderr.contains("\u{1B}["), "no terminal control codes when stderr is not a terminal: \(context)")
+    }
 }
