@@ -75,6 +75,82 @@ struct OwnershipTests {
         }
     }
 
+    /// What someone may delete behind the tool's back while the local record still vouches for it.
+    enum Deleted: String, CaseIterable, Sendable { case instanceProfile, keyPair, securityGroup }
+
+    @Test("a resource the cached record vouches for is gone: one re-check recreates it and the launch goes on", arguments: Deleted.allCases)
+    func staleRecordIsRechecked(deleted: Deleted) async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            let metrics = AWSCallMetrics()
+            let a = try TestClients.automation(moto.endpoint, namespace: "alice", stateDirectory: dir, metrics: metrics)
+            let first = try await a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            try await a.terminateInstances(dryRun: false)
+            switch deleted {
+            case .instanceProfile:
+                let profile = try #require(first.account.instanceProfileName)
+                try await a.iam.removeRoleFromInstanceProfile(profile: profile, role: a.ownership.roleName)
+                try await a.iam.deleteInstanceProfile(name: profile)
+            case .keyPair:
+                try await a.ec2.deleteKeyPair(name: first.account.keyPairName)
+            case .securityGroup:
+                try await a.ec2.deleteSecurityGroup(id: first.account.securityGroupId)
+            }
+            metrics.reset()
+            // Two targets of one run launching at once share the one re-check.
+            async let one = a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            async let two = a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            let (healed, other) = try await (one, two)
+            #expect(healed.run.instances.count == 1 && other.run.instances.count == 1)
+            #expect(metrics.snapshot["ec2:DescribeKeyPairs"] == 1, "one re-check of the account, got \(metrics.snapshot)")
+            #expect(metrics.snapshot["ec2:RunInstances"] == 4, "each launch refused once, then launched: \(metrics.snapshot)")
+            let instances = try await a.ec2.describeInstances(ids: (healed.run.instances + other.run.instances).map(\.id))
+            #expect(instances.allSatisfy { $0.state == "running" })
+            switch deleted {
+            case .instanceProfile:
+                #expect(try await a.iam.getInstanceProfile(name: a.ownership.instanceProfileName)?.roleNames == [a.ownership.roleName])
+            case .keyPair:
+                #expect(try await a.ec2.describeKeyPairs(filters: [EC2Filter("key-name", first.account.keyPairName)]).count == 1)
+            case .securityGroup:
+                #expect(healed.account.securityGroupId != first.account.securityGroupId)
+                #expect(healed.account.securityGroupId == other.account.securityGroupId, "one group, not one per launch")
+            }
+            try await a.terminateInstances(dryRun: false)
+            try await a.purge(dryRun: false)
+        }
+    }
+
+    @Test("terminate and purge with --dry-run leave the local run records exactly as they were")
+    func dryRunKeepsRecords() async throws {
+        let dir = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withMoto(environment: TestClients.motoEnvironment) { moto in
+            let a = try TestClients.automation(moto.endpoint, namespace: "alice", stateDirectory: dir)
+            let ended = try await a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            let live = try await a.launch(LaunchRequest(count: 1, instanceType: "t3.micro", imageId: "ami-0d3b1e4a5c6f70002", ttl: .seconds(600), sshCidr: cidr))
+            // One instance ended by itself (its lifetime ran out): its record is what a cleanup would forget.
+            let endedIds = ended.run.instances.map(\.id)
+            try await a.ec2.terminateInstances(endedIds)
+            _ = try await a.ec2.waitForInstances(endedIds, toBe: ["terminated"], timeout: .seconds(60), interval: .milliseconds(200))
+            let runsDirectory = a.state.runsDirectory(region: a.region, namespace: "alice")
+            let files = { try FileManager.default.contentsOfDirectory(atPath: runsDirectory.path).sorted().map {
+                try Data(contentsOf: runsDirectory.appendingPathComponent($0)) } }
+            let recorded = try files()
+            let before = a.state.loadRuns(region: a.region, namespace: "alice").map(\.runId).sorted()
+            #expect(before == [ended.run.runId, live.run.runId].sorted())
+            let terminatePlan = try await a.terminateInstances(dryRun: true)
+            #expect(terminatePlan.instances.map(\.id) == live.run.instances.map(\.id))
+            _ = try await a.purge(dryRun: true)
+            _ = try await a.terminateInstances(dryRun: true, expiredOnly: true)
+            #expect(a.state.loadRuns(region: a.region, namespace: "alice").map(\.runId).sorted() == before, "a dry run forgot records")
+            #expect(try files() == recorded, "a dry run rewrote a record")
+            _ = try await a.terminateInstances(dryRun: false)
+            #expect(a.state.loadRuns(region: a.region, namespace: "alice").isEmpty, "the real run forgets both")
+            try await a.purge(dryRun: false)
+        }
+    }
+
     @Test("without an instance profile, launch makes no IAM calls at all")
     func launchWithoutIAM() async throws {
         let dir = try Fixtures.temporaryDirectory()

@@ -91,7 +91,7 @@ struct PowerOffTests {
         let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(agent.terminationStatus == 70, "\(log)")
         #expect(scratch.calls == ["-n poweroff", "-n systemctl poweroff", "-n shutdown -h now"])
-        #expect(log.contains("no session for 1 s: powering the machine off"), "\(log)")
+        #expect(log.contains("no controller for 1 s: powering the machine off"), "\(log)")
         #expect(log.contains("sudo: a password is required"), "the command's own message is in the log: \(log)")
         #expect(log.contains("`sudo -n poweroff` exited with status 1"), "\(log)")
         #expect(log.contains("could not power the machine off"), "\(log)")
@@ -115,6 +115,71 @@ struct PowerOffTests {
         let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         #expect(log.contains("powering the machine off (--poweroff-when-idle)"), "\(log)")
         #expect(log.contains("`sudo -n poweroff` succeeded: the machine is going down"), "\(log)")
+    }
+
+    /// The announce line of an agent started in the foreground: its port and token.
+    static func announce(_ stdout: Pipe) throws -> (port: UInt16, token: String) {
+        var line = Data()
+        while !line.contains(0x0A) {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let object = try #require(try JSONSerialization.jsonObject(with: line.prefix { $0 != 0x0A }) as? [String: Any])
+        return (try #require((object["port"] as? NSNumber)?.uint16Value), try #require(object["token"] as? String))
+    }
+
+    /// Old agents counted a session waiting out its --grace as active, so the instance went
+    /// down only after grace plus idle timeout (62 s here); the idle timeout must count from
+    /// the moment the controller vanished. The bound is generous (a loaded machine) but far
+    /// below the old figure.
+    @Test("the controller vanishes from a resumable session: power-off after the idle timeout, not after grace plus idle timeout")
+    func idleCountsFromLastController() async throws {
+        let scratch = try Scratch(sudoStatus: 0)
+        let stdout = Pipe(), stderr = Pipe()
+        let agent = try scratch.start(["serve", "--idle-timeout", "2", "--grace", "60", "--poweroff-when-idle"], stdout: stdout, stderr: stderr)
+        defer { if agent.isRunning { agent.terminate() } }
+        let (port, token) = try Self.announce(stdout)
+        let connection = try RawConnection(port: port)
+        let hello = await connection.hello(token: token)
+        #expect((hello?["graceMs"] as? NSNumber)?.intValue == 60_000, "a resumable session: \(String(describing: hello))")
+        // A controller still connected holds the machine past its idle timeout.
+        try await Task.sleep(for: .seconds(4))
+        #expect(agent.isRunning && scratch.calls.isEmpty, "powered off under a connected controller")
+        connection.drop()
+        let vanished = Date()
+        let bound = 30.0
+        while agent.isRunning && Date().timeIntervalSince(vanished) < bound {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let waited = Date().timeIntervalSince(vanished)
+        if agent.isRunning { agent.terminate() }
+        agent.waitUntilExit()
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(waited < bound, "no power-off within \(Int(bound)) s of the controller vanishing (idle timeout 2 s, grace 60 s): \(log)")
+        #expect(scratch.calls == ["-n poweroff"], "\(log)")
+        #expect(log.contains("no controller for 2 s: powering the machine off"), "\(log)")
+    }
+
+    @Test("a controller that resumes within the idle timeout keeps the machine; its next disappearance starts the clock again")
+    func resumeKeepsMachine() async throws {
+        let scratch = try Scratch(sudoStatus: 0)
+        let stdout = Pipe(), stderr = Pipe()
+        let agent = try scratch.start(["serve", "--idle-timeout", "3", "--grace", "60", "--poweroff-when-idle"], stdout: stdout, stderr: stderr)
+        defer { if agent.isRunning { agent.terminate() } }
+        let (port, token) = try Self.announce(stdout)
+        let first = try RawConnection(port: port)
+        let id = try #require(await first.hello(token: token)?["session"] as? String)
+        first.drop()
+        let second = try RawConnection(port: port)
+        let resumed = await second.hello(token: token, resume: (id, 0))
+        #expect(resumed?["session"] as? String == id, "\(String(describing: resumed))")
+        // Connected again: longer than the idle timeout, and the machine stays.
+        try await Task.sleep(for: .seconds(5))
+        #expect(agent.isRunning && scratch.calls.isEmpty, "powered off under a resumed controller")
+        second.drop()
+        try await Self.waitForExit(agent, seconds: 30)
+        #expect(scratch.calls == ["-n poweroff"])
     }
 
     @Test("--poweroff-when-idle with no idle timeout is a usage error")

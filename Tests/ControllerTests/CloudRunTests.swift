@@ -44,6 +44,26 @@ struct CloudRunTests {
         }
     }
 
+    @Test("a second simulated cloud under the same state directory: the stale account record is re-checked once and the run goes on")
+    func secondCloudSameState() async throws {
+        let harness = try RunTestsHarness()
+        defer { harness.cleanUp() }
+        let run = RunTestsHarness.sampleSuite + ["--target", "aws:1:t3.micro", "--log-level", "info"]
+        let total = try RunTestsHarness.sampleTests().count
+        for round in 1...2 {
+            // A fresh moto each round: nothing of the account the state directory remembers is there.
+            try await TestCloudFixture.with { cloud in
+                let outcome = try await harness.run(run, env: cloud.environment)
+                let context = "round \(round): status \(outcome.status)\n\(outcome.stderr)\n\(cloud.log.suffix(2000))"
+                #expect(outcome.status == 0, "\(context)")
+                #expect(outcome.stdout.contains("\(total - 1) passed, 0 failed, 1 skipped"), "\(context)")
+                let rechecks = outcome.stderr.components(separatedBy: "\n").filter { $0.contains("aws.account.stale") }
+                #expect(rechecks.count == (round == 1 ? 0 : 1), "one re-check, logged, in the second round only: \(context)")
+                try await expectNothingLeft(cloud, harness, "round \(round)")
+            }
+        }
+    }
+
     @Test("--spot: a dry run prices spot, then the sample suite runs on fleet-launched spot instances, which are terminated, template and all")
     func spotRunsAndTerminates() async throws {
         let harness = try RunTestsHarness()

@@ -32,7 +32,11 @@ import threading
 import time
 
 import boto3
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+# As EC2 does, RunInstances refuses a key pair that does not exist (moto reads this at import):
+# an instance booted without its key could never be reached.
+os.environ.setdefault("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACCESS_KEY = "AKIATESTCLOUD0000000"

@@ -15,6 +15,8 @@ public struct AWSAutomation: Sendable {
     public var accountRecordTTL: TimeInterval
     /// Whether launched instances get the namespace's IAM instance profile (for SSM).
     public var useInstanceProfile: Bool
+    /// Shared by copies of this value, so that concurrent launches re-check a stale account once.
+    let accountRecheck = AccountRecheck()
 
     public init(client: AWSClient, ownership: Ownership, state: AWSStateStore, logger: Logger = Logger(label: "automation.aws"),
                 waitTimeout: Duration = .seconds(600), pollInterval: Duration = .seconds(2), accountRecordTTL: TimeInterval = 24 * 3600,

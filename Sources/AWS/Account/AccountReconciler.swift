@@ -5,6 +5,11 @@ public struct AccountResources: Sendable, Equatable {
     public let keyPairName: String
     public let securityGroupId: String
     public let instanceProfileName: String?
+    /// When these were last checked against the account.
+    public var verifiedAt = Date()
+    /// True when they come from the local record without an API call: a "not found" for one of
+    /// them then means the record is stale, not that a just-created resource is still propagating.
+    public var fromCache = false
 }
 
 extension AWSAutomation {
@@ -23,7 +28,8 @@ extension AWSAutomation {
            Date().timeIntervalSince(record.verifiedAt) < accountRecordTTL {
             logger.debug("aws.account.cached", metadata: ["aws.namespace": "\(ownership.namespace)"])
             return AccountResources(keyPairName: record.keyPairName, securityGroupId: record.securityGroupId,
-                                    instanceProfileName: useInstanceProfile ? record.instanceProfileName : nil)
+                                    instanceProfileName: useInstanceProfile ? record.instanceProfileName : nil,
+                                    verifiedAt: record.verifiedAt, fromCache: true)
         }
         let tags = ownership.tags(name: keyName)
         if try await ec2.describeKeyPairs(filters: [EC2Filter("key-name", keyName)]).isEmpty {
@@ -37,7 +43,24 @@ extension AWSAutomation {
                                    sshCidrs: Array(Set(group.sshCidrs + [sshCidr])).sorted(), roleName: profile == nil ? previous?.roleName : ownership.roleName,
                                    instanceProfileName: profile ?? previous?.instanceProfileName, verifiedAt: Date())
         try state.saveAccount(record, region: region, namespace: ownership.namespace)
-        return AccountResources(keyPairName: keyName, securityGroupId: group.id, instanceProfileName: profile)
+        return AccountResources(keyPairName: keyName, securityGroupId: group.id, instanceProfileName: profile, verifiedAt: record.verifiedAt)
+    }
+
+    /// Checks the account again after a launch was refused for a resource the record vouched
+    /// for (`stale`): the record is dropped and every missing resource is created again.
+    /// Concurrent launches of one run share one re-check, and a launch whose stale resources
+    /// were already re-checked by another since it read the record reuses that check.
+    func recheckAccount(sshCidr: String, stale: AccountResources, cause: AWSError) async throws -> AccountResources {
+        try await accountRecheck.run { [self] in
+            if let record = state.loadAccount(region: region, namespace: ownership.namespace), record.verifiedAt > stale.verifiedAt {
+                var fresh = try await ensureAccount(sshCidr: sshCidr)
+                fresh.fromCache = false
+                return fresh
+            }
+            logger.info("aws.account.stale", metadata: ["aws.namespace": "\(ownership.namespace)", "aws.error": "\(cause.code)",
+                                                        "aws.message": "\(cause.message)"])
+            return try await ensureAccount(sshCidr: sshCidr, forceVerify: true)
+        }
     }
 
     func ensureSecurityGroup(sshCidr: String) async throws -> EC2SecurityGroup {
@@ -80,9 +103,30 @@ extension AWSAutomation {
         return profileName
     }
 
-    /// Errors from RunInstances that mean the account record is stale.
+    /// Errors from RunInstances that mean the account record is stale: a key pair, security
+    /// group or instance profile it names is gone. AWS reports a missing profile as
+    /// InvalidParameterValue, moto (and IAM itself) as NoSuchEntity.
     static func isStaleAccountError(_ error: AWSError) -> Bool {
-        ["InvalidKeyPair.NotFound", "InvalidGroup.NotFound", "InvalidGroupId.Malformed"].contains(error.code)
-            || (error.code == "InvalidParameterValue" && error.message.lowercased().contains("iaminstanceprofile"))
+        ["InvalidKeyPair.NotFound", "InvalidGroup.NotFound", "InvalidGroupId.Malformed", "NoSuchEntity"].contains(error.code)
+            || isProfileNotReady(error)
+    }
+
+    /// A RunInstances or fleet error naming the instance profile, which a just-created profile
+    /// gives for some seconds until it reaches EC2.
+    static func isProfileNotReady(_ error: AWSError) -> Bool {
+        error.code == "InvalidParameterValue" && error.message.lowercased().contains("iaminstanceprofile")
+    }
+}
+
+/// Runs one account re-check at a time; callers that arrive while one runs share its result.
+actor AccountRecheck {
+    private var running: Task<AccountResources, Error>?
+
+    func run(_ body: @escaping @Sendable () async throws -> AccountResources) async throws -> AccountResources {
+        if let running { return try await running.value }
+        let task = Task { try await body() }
+        running = task
+        defer { running = nil }
+        return try await task.value
     }
 }

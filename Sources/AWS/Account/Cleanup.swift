@@ -4,8 +4,10 @@ extension AWSAutomation {
     static let liveStates = ["pending", "running", "stopping", "stopped"]
 
     /// This namespace's live instances: found by tag, plus those in local run records (for
-    /// instances whose tags are missing), never one tagged with another namespace.
-    public func ownedInstances() async throws -> [EC2Instance] {
+    /// instances whose tags are missing), never one tagged with another namespace. With
+    /// `forgettingEnded`, records of instances that ended by themselves are dropped; without it
+    /// (plans and dry runs) nothing local changes.
+    public func ownedInstances(forgettingEnded: Bool = false) async throws -> [EC2Instance] {
         var found = try await ec2.describeInstances(filters: ownership.filters + [EC2Filter("instance-state-name", Self.liveStates)])
         let runs = state.loadRuns(region: region, namespace: ownership.namespace)
         let known = Set(found.map(\.id))
@@ -15,7 +17,7 @@ extension AWSAutomation {
         // Instances that ended by themselves (lifetime reached) leave records behind: drop them.
         let live = Set(recordedNow.filter { Self.liveStates.contains($0.state) }.map(\.id))
         let ended = recorded.subtracting(live)
-        if !ended.isEmpty { forgetTerminated(ended) }
+        if forgettingEnded, !ended.isEmpty { forgetTerminated(ended) }
         // Launches interrupted before their answer was recorded: find instances by idempotency token.
         found += try await instancesByClientToken(runs.filter { !$0.pendingHostKeys.isEmpty }.flatMap(\.clientTokens), besides: found)
         return found.sorted { $0.id < $1.id }
@@ -39,7 +41,7 @@ extension AWSAutomation {
     /// Terminates this namespace's instances (or, with `expiredOnly`, those past their expiry tag or record) and waits.
     public func terminateInstances(dryRun: Bool, expiredOnly: Bool = false, now: Date = Date()) async throws -> CleanupPlan {
         var plan = CleanupPlan()
-        var instances = try await ownedInstances()
+        var instances = try await ownedInstances(forgettingEnded: !dryRun)
         if expiredOnly {
             let recordExpiry = Dictionary(state.loadRuns(region: region, namespace: ownership.namespace).flatMap { run in
                 run.instances.map { ($0.id, run.expiresAt) } }, uniquingKeysWith: { a, _ in a })

@@ -37,6 +37,7 @@ extension AWSAutomation {
         var launched: [FleetResult.Instance] = []
         var errors: [FleetResult.Failure] = []
         var attempt = 0
+        var rechecked = false
         let profileDeadline = ContinuousClock.now + .seconds(60)
         while true {
             let template = try await createLaunchTemplate(LaunchTemplateRequest(
@@ -62,13 +63,13 @@ extension AWSAutomation {
             try await deleteRunLaunchTemplates(&record)
             guard launched.isEmpty, !errors.isEmpty else { break }
             let stale = errors.map { AWSError(service: "ec2", operation: "CreateFleet", code: $0.code, message: $0.message, httpStatus: 200) }
-            if errors.allSatisfy({ $0.code == "InvalidParameterValue" && $0.message.lowercased().contains("iaminstanceprofile") }),
-               ContinuousClock.now < profileDeadline {
+            if !account.fromCache, stale.allSatisfy(Self.isProfileNotReady), ContinuousClock.now < profileDeadline {
                 // A just-created instance profile takes seconds to reach EC2.
                 try await Task.sleep(for: .seconds(3))
-            } else if attempt == 0, stale.contains(where: Self.isStaleAccountError) {
-                logger.info("aws.account.stale", metadata: ["aws.error": "\(errors[0].code)"])
-                account = try await ensureAccount(sshCidr: request.sshCidr, forceVerify: true)
+            } else if !rechecked, let cause = stale.first(where: Self.isStaleAccountError) {
+                // The record vouched for something that is gone: check the account once, then try again.
+                rechecked = true
+                account = try await recheckAccount(sshCidr: request.sshCidr, stale: account, cause: cause)
             } else {
                 break
             }

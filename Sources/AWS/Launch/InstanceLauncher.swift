@@ -81,10 +81,10 @@ extension AWSAutomation {
             run.workdirVolumeSize = request.workdirVolumeSize
             let instances: [EC2Instance]
             do {
-                instances = try await runInstancesRetryingProfile(run)
+                // A profile from the record is not propagating: "not found" means it is gone.
+                instances = try await runInstancesRetryingProfile(run, waitForProfile: !account.fromCache)
             } catch let error as AWSError where Self.isStaleAccountError(error) {
-                logger.info("aws.account.stale", metadata: ["aws.error": "\(error.code)"])
-                account = try await ensureAccount(sshCidr: request.sshCidr, forceVerify: true)
+                account = try await recheckAccount(sshCidr: request.sshCidr, stale: account, cause: error)
                 run.keyName = account.keyPairName
                 run.securityGroupIds = [account.securityGroupId]
                 run.instanceProfileName = account.instanceProfileName
@@ -92,7 +92,7 @@ extension AWSAutomation {
                 run.clientToken = token + "r"
                 record.clientTokens.append(token + "r")
                 try state.saveRun(record)
-                instances = try await runInstancesRetryingProfile(run)
+                instances = try await runInstancesRetryingProfile(run, waitForProfile: true)
             }
             for instance in instances {
                 guard instance.launchIndex < keys.count else { continue }
@@ -134,14 +134,13 @@ extension AWSAutomation {
     }
 
     /// A just-created instance profile takes seconds to propagate in IAM; RunInstances rejects it until then.
-    func runInstancesRetryingProfile(_ request: RunInstancesRequest) async throws -> [EC2Instance] {
+    func runInstancesRetryingProfile(_ request: RunInstancesRequest, waitForProfile: Bool) async throws -> [EC2Instance] {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(60)
         while true {
             do {
                 return try await ec2.runInstances(request)
-            } catch let error as AWSError where error.code == "InvalidParameterValue" && error.message.contains("iamInstanceProfile")
-                && clock.now < deadline {
+            } catch let error as AWSError where waitForProfile && Self.isProfileNotReady(error) && clock.now < deadline {
                 try await Task.sleep(for: .seconds(3))
             }
         }

@@ -18,7 +18,8 @@ public enum AgentMain {
                                   {"port":N,"token":"…","pid":N,"version":N} and serve
                                   every session that presents the token
           --listen HOST:PORT      address to bind (default 127.0.0.1:0, loopback only)
-          --idle-timeout SECONDS  exit after this long with no session (default 1800, 0 = never)
+          --idle-timeout SECONDS  exit after this long with no connected session, counted
+                                  from the last connection (default 1800, 0 = never)
           --detach                after printing the JSON line, leave the caller's
                                   session and close stdout/stderr
           --grace SECONDS         keep a resumable session this long after its

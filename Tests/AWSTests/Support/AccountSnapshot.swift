@@ -40,5 +40,6 @@ extension TestClients {
                              waitTimeout: .seconds(60), pollInterval: .milliseconds(200))
     }
 
-    static let motoEnvironment = ["MOTO_IAM_LOAD_MANAGED_POLICIES": "true"]
+    /// AWS's managed policies, and RunInstances refusing a key pair that does not exist, as EC2 does.
+    static let motoEnvironment = ["MOTO_IAM_LOAD_MANAGED_POLICIES": "true", "MOTO_ENABLE_KEYPAIR_VALIDATION": "true"]
 }

@@ -45,7 +45,12 @@ enum Listener {
         var logDescriptor: Int32?
     }
 
+    /// When a controller was last connected (or a connection last ended): the idle clock's start.
     private static let lastActivity = Atomic<UInt64>(0)
+    /// Sessions waiting out their grace period with no connection: they keep their processes
+    /// for a controller that may come back, but do not hold off the idle timeout, so that
+    /// `--idle-timeout` counts from the last time a controller was heard, whatever `--grace` is.
+    private static let waitingSessions = Atomic<Int>(0)
 
     static func run(_ options: Options) -> Never {
         let (fd, port) = bind(options.endpoint)
@@ -88,10 +93,14 @@ enum Listener {
                     pauseUntil = Sys.now() + 50_000_000
                 }
             }
-            if idleNs > 0, admission.activeSessions == 0 {
+            // Active first: a session counted in neither (ended, or between its resume and the
+            // handover) errs towards not idle.
+            if idleNs > 0, admission.activeSessions - waitingSessions.load(ordering: .sequentiallyConsistent) <= 0 {
                 let now = Sys.now(), last = lastActivity.load(ordering: .relaxed)
                 if now > last && now - last > idleNs {
                     if options.powerOffWhenIdle { PowerOff.run(idleSeconds: options.idleTimeout) }
+                    // Sessions still in their grace period: their processes end with the agent.
+                    ProcessRegistry.shared.killAll()
                     exit(0)
                 }
             }
@@ -109,6 +118,15 @@ enum Listener {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var config = Session.Configuration(requiredToken: token)
         config.onAuthenticated = { ticket.authenticated() }
+        let waiting = WaitingFlag()
+        config.onConnection = { connected in
+            lastActivity.store(Sys.now(), ordering: .relaxed)
+            if connected {
+                if waiting.value.exchange(false, ordering: .sequentiallyConsistent) { waitingSessions.subtract(1, ordering: .sequentiallyConsistent) }
+            } else if !waiting.value.exchange(true, ordering: .sequentiallyConsistent) {
+                waitingSessions.add(1, ordering: .sequentiallyConsistent)
+            }
+        }
         config.graceNs = UInt64(options.grace * 1_000_000_000)
         config.table = .shared
         config.replayMemory = options.replayMemory
@@ -129,7 +147,12 @@ enum Listener {
                 ProcessRegistry.shared.killAll()
                 exit(0)
             }
-            lastActivity.store(Sys.now(), ordering: .relaxed)
+            if waiting.value.exchange(false, ordering: .sequentiallyConsistent) {
+                // It ended waiting (grace expired): no controller was heard at its end.
+                waitingSessions.subtract(1, ordering: .sequentiallyConsistent)
+            } else {
+                lastActivity.store(Sys.now(), ordering: .relaxed)
+            }
             ticket.release()
         }
         if !started {
@@ -190,4 +213,9 @@ enum Listener {
         }
         return (fd, port)
     }
+}
+
+/// Whether one session is waiting out its grace period (set and read on its own thread and the listener's).
+private final class WaitingFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

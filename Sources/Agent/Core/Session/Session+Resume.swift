@@ -15,6 +15,7 @@ extension Session {
         closeConnection()
         out.disconnect()
         graceDeadline = Sys.deadline(Sys.now(), plus: config.graceNs)
+        config.onConnection?(false)
     }
 
     /// Closes the current connection after handling the complete lines it
@@ -77,6 +78,7 @@ extension Session {
         }
         // A controller that comes back supersedes the connection it left,
         // even one this side has not seen break yet (a half-open one).
+        let wasWaiting = !connected
         if connected { closeConnection() }
         _ = out.ack(handover.ack)
         out.disconnect()
@@ -84,6 +86,7 @@ extension Session {
         outFD = handover.fd
         connected = true
         graceDeadline = nil
+        if wasWaiting { config.onConnection?(true) }
         framer = handover.framer
         pendingLines = handover.lines
         pendingLineIndex = 0

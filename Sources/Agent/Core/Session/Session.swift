@@ -20,6 +20,10 @@ final class Session {
         /// Called once, when the hello has been accepted (the listener counts
         /// connections that have not authenticated yet).
         var onAuthenticated: (() -> Void)?
+        /// Called with false when a resumable session's connection drops (it waits out its
+        /// grace period with no controller) and with true when a controller resumes it:
+        /// the listener's idle clock runs from the last time a controller was connected.
+        var onConnection: ((Bool) -> Void)?
         /// How long a resumable session outlives its connection; 0: sessions
         /// end with their connection (stdio).
         var graceNs: UInt64 = 0

@@ -28,7 +28,7 @@ enum PowerOff {
 
     /// Powers the machine off (the listener's idle timeout fired) and ends the agent.
     static func run(idleSeconds: Double) -> Never {
-        log("no session for \(formatted(idleSeconds)) s: powering the machine off (--poweroff-when-idle)")
+        log("no controller for \(formatted(idleSeconds)) s: powering the machine off (--poweroff-when-idle)")
         var failures: [String] = []
         for argv in attempts(asRoot: geteuid() == 0) {
             let shown = argv.joined(separator: " ")

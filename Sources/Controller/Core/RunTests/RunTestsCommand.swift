@@ -140,9 +140,18 @@ struct RunTestsCommand: AsyncParsableCommand {
                 let flag = target.instanceType.map { "--target aws:\(target.count):\($0)" } ?? "--instance-type"
                 if let refusal = InstanceTypes.arm64Refusal(target.instanceType ?? cloud.instanceType, flag: flag) { throw UsageError(refusal) }
             }
+            var command = self
+            if !fleets.isEmpty, sync ?? (workdir == nil) {
+                // Before the account is asked or anything launched: what the sync and the runner need here.
+                let preflight = try CloudPreflight.check(self, cwd: FileManager.default.currentDirectoryPath,
+                                                         environment: ProcessInfo.processInfo.environment)
+                FileHandle.standardError.write(Data("working copy \(preflight.root) (\(preflight.vcs.rawValue))\n".utf8))
+                command.project = project ?? URL(fileURLWithPath: preflight.root).lastPathComponent
+                if dryRun { command.workdir = preflight.root }
+            }
             if dryRun && !fleets.isEmpty {
                 // Plan only: list on this machine's working copy, launch nothing.
-                return try await RunSession(command: self, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
+                return try await RunSession(command: command, specs: [.local(slots: 1)], logger: logger).cloudPlan(fleets)
             }
             if specs.contains(where: { if case .local = $0 { false } else { true } }) {
                 // Before instances are launched or hosts connected: an agent that cannot be uploaded.
@@ -152,7 +161,7 @@ struct RunTestsCommand: AsyncParsableCommand {
             defer { reportPhases(phases, specs: specs) }
             return try await PhaseRecorder.$current.withValue(phases) {
                 try await CloudRun.with(specs, options: cloud, targets: targets, global: global, jobs: jobs, logger: logger) { specs in
-                    try await RunSession(command: self, specs: specs, logger: logger).run()
+                    try await RunSession(command: command, specs: specs, logger: logger).run()
                 }
             }
         }

@@ -23,6 +23,9 @@ struct MercurialTestRunner: TestRunnerAdapter {
 
     var typicalTestSeconds: Double { 10 }
 
+    /// `make local` on a fresh copy takes a minute or so; byte-compiling the tree, seconds.
+    var prepareActivity: String? { "building" }
+
     func prepare(_ client: AgentClient, target: String) async throws {
         let venvPython = (root as NSString).appendingPathComponent(".local-venv/bin/python")
         let hg = (root as NSString).appendingPathComponent(".local-venv/bin/hg")

@@ -51,11 +51,17 @@ protocol TestRunnerAdapter: Sendable {
     var typicalTestSeconds: Double { get }
     /// Once per target before any batch (builds, checks).
     func prepare(_ client: AgentClient, target: String) async throws
+    /// What `prepare` is doing, for the per-host progress ("building"); nil when it is quick.
+    var prepareActivity: String? { get }
     /// The suite's test names.
     func listTests(_ client: any TestLister) async throws -> [String]
     /// Runs `batch`, calling `report` for each test as it finishes. Tests it
     /// does not report count as lost. Throws when the slot's host is lost.
     func run(_ batch: Batch, in context: SlotContext, report: @escaping @Sendable (ResultMarker) async -> Void) async throws
+}
+
+extension TestRunnerAdapter {
+    var prepareActivity: String? { nil }
 }
 
 extension RunnerSettings {

@@ -58,6 +58,7 @@ extension RunSession {
         }
         defer { for heartbeat in heartbeats { heartbeat.stop() } }
 
+        let progress = ProgressPrinter()
         let names: [String]
         let runners: [any TestRunnerAdapter]
         let testsStarted = OnceFlag()
@@ -66,14 +67,7 @@ extension RunSession {
             // Each target gets the runner for its own synced copy (or the shared --workdir).
             let synced = try await PhaseRecorder.measure(.sync) { try await syncTargets(targets) }
             runners = synced
-            try await PhaseRecorder.measure(.build) {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for (index, target) in targets.enumerated() {
-                        group.addTask { try await synced[index].prepare(target.client, target: target.spec.description) }
-                    }
-                    try await group.waitForAll()
-                }
-            }
+            try await PhaseRecorder.measure(.build) { try await prepareTargets(targets, runners: synced, progress: progress) }
             names = try await PhaseRecorder.measure(.list) { try await listTests(targets[0].client, with: synced[0]) }
         } catch where interrupts.fired {
             return ExitCodes.interrupted
@@ -85,7 +79,6 @@ extension RunSession {
 
         let runDir = try RunDirectory(stateRoot: try state.directory(""), project: projectName)
         PhaseRecorder.current?.attach(runDirectory: runDir.path, runID: runDir.runID)
-        let progress = ProgressPrinter()
         let coordinator = RunCoordinator(queue: queue, progress: progress, events: runDir.events)
         progress.note("running \(names.count) tests on \(slots.count) slots (\(targets.map(\.spec.description).joined(separator: ", "))); run \(runDir.runID)")
         let started = Date()
@@ -183,6 +176,39 @@ extension RunSession {
         // Tests that never ran are never a success, even when lost targets are allowed.
         if report.notRun > 0 || (!report.lostTargets.isEmpty && !command.allowLostTargets) { return ExitCodes.targetsLost }
         return report.failed > 0 ? ExitCodes.testsFailed : 0
+    }
+
+    /// Each target's `prepare` (the runner's build) in parallel, with per-host progress when it
+    /// is one that takes a while: between the sync and the first test there is otherwise nothing
+    /// to see for a minute.
+    func prepareTargets(_ targets: [Target], runners: [any TestRunnerAdapter], progress: ProgressPrinter) async throws {
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                progress.tickHosts()
+            }
+        }
+        defer {
+            ticker.cancel()
+            progress.endHosts()
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, target) in targets.enumerated() {
+                let runner = runners[index], host = target.spec.description
+                group.addTask {
+                    guard let activity = runner.prepareActivity else { return try await runner.prepare(target.client, target: host) }
+                    progress.hostStarted(host, activity)
+                    do {
+                        try await runner.prepare(target.client, target: host)
+                    } catch {
+                        progress.hostFinished(host, failed: true)
+                        throw error
+                    }
+                    progress.hostFinished(host)
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Runs `operation` unless Ctrl-C comes first (then nil; the operation is left to end on its own).
