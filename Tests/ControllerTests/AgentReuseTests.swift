@@ -49,4 +49,29 @@ struct AgentReuseTests {
         let none = try await harness.run(["agents"] + target + only)
         #expect(none.stdout.contains(": no agents"), "stdout: \(none.stdout)")
     }
+
+    @Test("--agent-idle-timeout on an agent already running: a message says it was not applied and why")
+    func idleTimeoutNotApplied() async throws {
+        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+        let harness = try RunTestsHarness()
+        let agent = try UniqueAgent(in: harness)
+        let host: FaultSSHHost
+        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
+        defer {
+            agent.killAll()
+            host.stop()
+            harness.cleanUp()
+        }
+        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let first = try await harness.run(["exec"] + target + ["--agent-idle-timeout", "600", "--", "true"])
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        #expect(!first.stderr.contains("idle timeout"), "a fresh agent takes the flag: \(first.stderr)")
+        let same = try await harness.run(["exec"] + target + ["--agent-idle-timeout", "600", "--", "true"])
+        #expect(same.status == 0 && !same.stderr.contains("idle timeout"), "stderr: \(same.stderr)")
+        let other = try await harness.run(["exec"] + target + ["--agent-idle-timeout", "120", "--", "true"])
+        #expect(other.status == 0, "stderr: \(other.stderr)")
+        #expect(other.stderr.contains("keeps its idle timeout of 600 s; --agent-idle-timeout 120 applies only to an agent this command starts"),
+                "stderr: \(other.stderr)")
+        #expect(agent.pids().count == 1)
+    }
 }

@@ -54,7 +54,7 @@ enum Listener {
             let pid = fork()
             if pid < 0 { AgentMain.fail(71, "automation-agent: fork: \(Sys.errorString(errno))") }
             if pid > 0 {
-                announce(port: port, token: token, pid: pid)
+                announce(port: port, token: token, pid: pid, idleTimeout: options.idleTimeout)
                 _exit(0)
             }
             setsid()
@@ -66,7 +66,7 @@ enum Listener {
                 if null > 2 { close(null) }
             }
         } else {
-            announce(port: port, token: token, pid: getpid())
+            announce(port: port, token: token, pid: getpid(), idleTimeout: options.idleTimeout)
         }
         ProcessRegistry.shared.startReaper()
         lastActivity.store(Sys.now(), ordering: .relaxed)
@@ -102,7 +102,7 @@ enum Listener {
     /// admission limits or the process's resources (descriptors, threads) say no.
     private static func startSession(_ fd: Int32, token: String, admission: Admission, options: Options) {
         guard let ticket = admission.admit() else {
-            close(fd)
+            refuseBusy(fd)
             return
         }
         var one: Int32 = 1
@@ -138,6 +138,25 @@ enum Listener {
         }
     }
 
+    /// The one line a connection refused for want of a slot gets before the
+    /// close, so that its controller knows the agent is alive but busy (and
+    /// tries again) rather than gone: never blocks the accept loop.
+    private static let busyLine: [UInt8] = {
+        let error = ProtocolError(.busy, "the agent has no slot for another connection now (too many connections waiting for their hello, or too many sessions); try again shortly")
+        return (try? MessageCodec().encodeLine(AgentMessage.reply(Reply(id: nil, seq: 0, outcome: .failure(error))))) ?? []
+    }()
+
+    private static func refuseBusy(_ fd: Int32) {
+        _ = busyLine.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))
+        // Whatever the client sent already (its hello) is read away: closing a
+        // socket with unread input sends a reset, which can discard the line.
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        var reads = 0
+        while reads < 16, recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 { reads += 1 }
+        close(fd)
+    }
+
     /// `$HOME/.cache/automation/spill` (created 0700 on first use), beside the agent's state files.
     private static func defaultSpillDirectory() -> String? {
         guard let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") else { return nil }
@@ -147,8 +166,10 @@ enum Listener {
         return cache + "/automation/spill"
     }
 
-    private static func announce(port: UInt16, token: String, pid: pid_t) {
-        let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version)}\n"
+    /// The announcement (and the SSH host's state file): `idleTimeout` lets a
+    /// controller that attaches later say when its own setting was not applied.
+    private static func announce(port: UInt16, token: String, pid: pid_t, idleTimeout: Double) {
+        let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version),\"idleTimeout\":\(idleTimeout)}\n"
         _ = line.utf8CString.withUnsafeBytes { Sys.writeAll(1, UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
     }
 

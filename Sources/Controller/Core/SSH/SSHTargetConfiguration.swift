@@ -17,6 +17,9 @@ public struct SSHTargetConfiguration: Sendable {
     /// Whether the remote agent powers the host off when its idle timeout fires
     /// (instances launched for one run; see `TargetSpec.SSHAddress.powerOffWhenIdle`).
     public var agentPowerOffWhenIdle = false
+    /// Seconds a new session waits for a running agent that is busy (every
+    /// slot for connections awaiting their hello taken) before failing.
+    public var agentBusyWithin: Double = 60
 
     /// Creates a configuration.
     public init(ssh: SSHConfiguration, agentBinary: String, stateDirectory: String, agentIdleTimeout: Int = 1800) {
