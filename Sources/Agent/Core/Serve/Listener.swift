@@ -46,6 +46,8 @@ enum Listener {
     }
 
     private static let lastActivity = Atomic<UInt64>(0)
+    /// The idle timeout in nanoseconds (0: never); `agent.configure` changes it.
+    private static let idleTimeoutNs = Atomic<UInt64>(0)
 
     static func run(_ options: Options) -> Never {
         let (fd, port) = bind(options.endpoint)
@@ -70,7 +72,7 @@ enum Listener {
         }
         ProcessRegistry.shared.startReaper()
         lastActivity.store(Sys.now(), ordering: .relaxed)
-        let idleNs = UInt64(options.idleTimeout * 1_000_000_000)
+        idleTimeoutNs.store(UInt64(options.idleTimeout * 1_000_000_000), ordering: .relaxed)
         let admission = Admission()
         var pauseUntil: UInt64 = 0
         while true {
@@ -88,10 +90,11 @@ enum Listener {
                     pauseUntil = Sys.now() + 50_000_000
                 }
             }
+            let idleNs = idleTimeoutNs.load(ordering: .relaxed)
             if idleNs > 0, admission.activeSessions == 0 {
                 let now = Sys.now(), last = lastActivity.load(ordering: .relaxed)
                 if now > last && now - last > idleNs {
-                    if options.powerOffWhenIdle { PowerOff.run(idleSeconds: options.idleTimeout) }
+                    if options.powerOffWhenIdle { PowerOff.run(idleSeconds: Double(idleNs) / 1e9) }
                     exit(0)
                 }
             }
@@ -115,6 +118,16 @@ enum Listener {
         config.spillDirectory = options.spillDirectory ?? defaultSpillDirectory()
         config.spillLimit = options.spillLimit
         config.ownsConnection = true
+        let powersOff = options.powerOffWhenIdle
+        config.configure = { params in
+            guard let seconds = params.idleTimeoutSeconds else { return nil }
+            // Validation has bounded it to 0...31536000.
+            if seconds == 0 && powersOff {
+                return ProtocolError(.invalidField, "params.idleTimeoutSeconds: this agent powers its machine off when idle; 0 (never) would keep the machine forever")
+            }
+            idleTimeoutNs.store(UInt64(seconds) * 1_000_000_000, ordering: .relaxed)
+            return nil
+        }
         guard let created = Session(input: fd, output: fd, config: config) else {
             ticket.release()
             close(fd)

@@ -136,14 +136,6 @@ struct AgentDeployer {
                                           path: path, uploaded: false)
         agent.attached = result.output.split(separator: "\n").dropFirst().contains(Substring(AgentStateFile.attachedMarker))
         agent.idleTimeout = announcement.idleTimeout
-        if agent.attached, let running = announcement.idleTimeout, running != Double(configuration.agentIdleTimeout) {
-            // A running agent's idle timeout is fixed when it starts; say so rather than ignore the flag.
-            agent.idleTimeoutNotApplied = """
-                automation: \(session.endpoint): the agent already running there (pid \(agent.pid)) keeps its idle timeout of \
-                \(Self.seconds(running)); --agent-idle-timeout \(configuration.agentIdleTimeout) applies only to an agent this \
-                command starts (run `automation agents --stop` for this host first to start one with it)
-                """
-        }
         return agent
     }
 
@@ -152,11 +144,7 @@ struct AgentDeployer {
         var token: String
         var pid: Int
         var version: Int
-        /// Seconds; absent from agents before issue 21.
+        /// Seconds, as the agent started; absent from agents before issue 21.
         var idleTimeout: Double?
-    }
-
-    private static func seconds(_ value: Double) -> String {
-        value == 0 ? "0 (never)" : value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 }

@@ -21,7 +21,7 @@ public final class RemoteAgentHost: Sendable {
         public var uploaded: Bool
         /// Whether this is an agent an earlier invocation started (found through its state file).
         public var attached = false
-        /// The running agent's idle timeout in seconds, when its announcement says.
+        /// The agent's idle timeout in seconds when it started, if its announcement says.
         public var idleTimeout: Double?
         /// Set when the agent attached to runs with another idle timeout than
         /// the one asked for: the message saying it was not applied, and why.
@@ -65,8 +65,12 @@ public final class RemoteAgentHost: Sendable {
                 // the wait fails this run rather than start a second agent
                 // and overwrite its state file.
                 do {
-                    try await RemoteAgentHost(session: session, agent: agent, logger: logger, busyWithin: configuration.agentBusyWithin)
-                        .openClient().close()
+                    let client = try await RemoteAgentHost(session: session, agent: agent, logger: logger, busyWithin: configuration.agentBusyWithin)
+                        .openClient()
+                    defer { client.close() }
+                    if configuration.agentIdleTimeoutExplicit {
+                        agent.idleTimeoutNotApplied = await applyIdleTimeout(configuration.agentIdleTimeout, to: client, agent: agent, endpoint: endpoint)
+                    }
                 } catch {
                     logger.debug("ssh.agent.attach-failed", metadata: ["ssh.host": "\(endpoint)", "error": "\(error)"])
                     if session.terminalError != nil { throw error }
@@ -86,6 +90,26 @@ public final class RemoteAgentHost: Sendable {
         } catch {
             session.close()
             throw error
+        }
+    }
+
+    /// Sets the idle timeout of an agent an earlier invocation started
+    /// (`agent.configure`): nil when applied, else the message saying it
+    /// was not and why (an agent from before issue 21, or a refusal).
+    private static func applyIdleTimeout(_ seconds: Int, to client: AgentClient, agent: Agent, endpoint: SSHEndpoint) async -> String? {
+        do {
+            try await client.configure(ConfigureParams(idleTimeoutSeconds: seconds))
+            return nil
+        } catch {
+            let reason = (error as? AgentClientError).map { error in
+                error.kind == .remote(.unknownOperation) ? "that agent predates agent.configure" : error.message
+            } ?? "\(error)"
+            let keeps = agent.idleTimeout.map { $0 == 0 ? " of 0 (never)" : " of \(Int($0)) s" } ?? ""
+            return """
+                automation: \(endpoint): --agent-idle-timeout \(seconds) was not applied to the agent already running there \
+                (pid \(agent.pid)): \(reason); it keeps its idle timeout\(keeps). Run `automation agents --stop` for this host \
+                first to start one with it
+                """
         }
     }
 
