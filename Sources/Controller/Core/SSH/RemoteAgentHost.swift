@@ -23,8 +23,8 @@ public final class RemoteAgentHost: Sendable {
         public var attached = false
         /// The agent's idle timeout in seconds when it started, if its announcement says.
         public var idleTimeout: Double?
-        /// Set when the agent attached to runs with another idle timeout than
-        /// the one asked for: the message saying it was not applied, and why.
+        /// Set when `--agent-idle-timeout` could not be applied to the agent
+        /// attached to: the message saying so, and why.
         public var idleTimeoutNotApplied: String?
     }
 
@@ -139,7 +139,7 @@ public final class RemoteAgentHost: Sendable {
                     busy.closedBeforeHello = true
                     throw busy
                 }
-                self.logger.debug("ssh.agent.busy", metadata: ["ssh.host": "\(session.endpoint)", "agent.pid": "\(agent.pid)", "error": "\(error.message)"])
+                (logger ?? self.logger).debug("ssh.agent.busy", metadata: ["ssh.host": "\(session.endpoint)", "agent.pid": "\(agent.pid)", "error": "\(error.message)"])
                 try await Task.sleep(for: .milliseconds(Int64(min(AgentReconnector.backoff(attempt: attempt), busyWithin - elapsed) * 1000)))
                 // Busy is worth waiting for only while the agent lives.
                 let alive = try await session.execute("kill -0 \(agent.pid)")
