@@ -115,6 +115,38 @@ struct AgentFloodTests {
         #expect(state.text == recorded, "the state file was replaced")
     }
 
+    @Test("a flood that outlasts the 60 s wait fails the exec with a clear busy error; still one agent, state file untouched")
+    func floodOutlastsTheWait() async throws {
+        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+        let harness = try RunTestsHarness()
+        let agent = try UniqueAgent(in: harness)
+        let host: FaultSSHHost
+        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
+        defer {
+            agent.killAll()
+            host.stop()
+            harness.cleanUp()
+        }
+        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let first = try await harness.run(["exec"] + target + ["--", "true"])
+        try #require(first.status == 0, "first exec: \(first.stderr)")
+        let pids = agent.pids()
+        try #require(pids.count == 1, "agents: \(pids)")
+        let state = try StateFile(agent: agent, user: host.user)
+        let recorded = state.text
+
+        let flood = Flood(port: try state.port())
+        defer { flood.stop() }
+        #expect(await Self.slotsTaken(port: try state.port()), "the flood did not fill the agent's slots")
+        let result = try await harness.run(["exec"] + target + ["--", "echo", "through"])
+        flood.stop()
+        #expect(result.status == 255, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(result.stderr.contains("is running but busy"), "stderr: \(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(agent.pids() == pids, "agents before \(pids), after \(agent.pids())")
+        #expect(state.text == recorded, "the state file was replaced")
+    }
+
     @Test("a connection dropped during a flood resumes on the same agent once the flood ends; exit 0")
     func resumeDuringFlood() async throws {
         guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
