@@ -179,8 +179,8 @@ enum Listener {
         return cache + "/automation/spill"
     }
 
-    /// The announcement (and the SSH host's state file): `idleTimeout` lets a
-    /// controller that attaches later say when its own setting was not applied.
+    /// The announcement (and the SSH host's state file); `idleTimeout` is the
+    /// one the agent starts with (`agent.configure` may change it later).
     private static func announce(port: UInt16, token: String, pid: pid_t, idleTimeout: Double) {
         let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version),\"idleTimeout\":\(idleTimeout)}\n"
         _ = line.utf8CString.withUnsafeBytes { Sys.writeAll(1, UnsafeRawBufferPointer(rebasing: $0.dropLast())) }

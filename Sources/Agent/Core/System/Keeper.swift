@@ -24,6 +24,8 @@ enum Keeper {
     static func isKeeper(_ child: pid_t) -> Bool { child > 0 && pid.load(ordering: .relaxed) == child }
 
     /// Starts a keeper and lists `groups` with it; false when it could not be started.
+    /// Called before any other thread, then only under `ProcessRegistry`'s
+    /// lock, as are `watch` and `forget`: no record goes to a closed descriptor.
     @discardableResult
     static func start(listing groups: [pid_t] = []) -> Bool {
         var fds: [Int32] = [-1, -1]
@@ -50,6 +52,9 @@ enum Keeper {
             _ = Glibc.close(fds[1])
             return false
         }
+        // A keeper that stops reading (SIGSTOP) must never block a spawn: a
+        // record that does not fit is dropped (that group goes unguarded).
+        Sys.setNonBlocking(fds[1])
         pid.store(child, ordering: .relaxed)
         let old = writeEnd.exchange(fds[1], ordering: .relaxed)
         if old >= 0 { _ = Glibc.close(old) }
