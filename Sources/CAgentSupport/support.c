@@ -40,3 +40,60 @@ int cagent_mount_id(int dirfd, const char *name, unsigned long long *mount_id) {
     *mount_id = stx.stx_mnt_id;
     return 0;
 }
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+int cagent_keeper_main(int fd) {
+    // Signals aimed at the agent's group or terminal are for the agent: the
+    // keeper outlives it to clean up after it.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    prctl(PR_SET_NAME, "agent-keeper", 0, 0, 0);
+    int32_t *groups = NULL;
+    size_t count = 0, capacity = 0;
+    unsigned char buffer[4096];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(fd, buffer + have, sizeof buffer - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        have += (size_t)n;
+        size_t used = 0;
+        while (have - used >= 4) {
+            int32_t value;
+            memcpy(&value, buffer + used, 4);
+            used += 4;
+            if (value > 0) {
+                if (count == capacity) {
+                    size_t wanted = capacity ? capacity * 2 : 256;
+                    int32_t *grown = realloc(groups, wanted * sizeof *groups);
+                    if (!grown) continue; // that group goes unguarded rather than the keeper dying
+                    groups = grown;
+                    capacity = wanted;
+                }
+                groups[count++] = value;
+            } else if (value < 0) {
+                for (size_t i = 0; i < count; i++) {
+                    if (groups[i] == -value) {
+                        groups[i] = groups[--count];
+                        break;
+                    }
+                }
+            }
+        }
+        memmove(buffer, buffer + used, have - used);
+        have -= used;
+    }
+    // EOF: every copy of the write end is closed, which means the agent has
+    // exited, however it died (SIGKILL included).
+    for (size_t i = 0; i < count; i++) kill(-groups[i], SIGKILL);
+    free(groups);
+    return 0;
+}

@@ -41,7 +41,7 @@ extension AgentMessage: Codable {
             case .stdin: body = .stdin(try c.decode(StdinResult.self, forKey: .result))
             case .syncScan: body = .syncScan(try c.decode(SyncScanResult.self, forKey: .result))
             case .syncApply: body = .syncApply(try c.decode(SyncApplyResult.self, forKey: .result))
-            case .mkdir, .write, .remove, .chmod, .chown, .symlink, .shutdown: body = .done(op)
+            case .mkdir, .write, .remove, .chmod, .chown, .symlink, .shutdown, .configure: body = .done(op)
             }
             self = .reply(Reply(id: id, seq: seq, outcome: .success(body)))
         default:

@@ -62,6 +62,7 @@ extension ControllerMessage: Codable {
         case .stdin: return .stdin(try params(StdinParams.self))
         case .syncScan: return .syncScan(try params(SyncScanParams.self))
         case .syncApply: return .syncApply(try params(SyncApplyParams.self))
+        case .configure: return .configure(try params(ConfigureParams.self))
         }
     }
 
@@ -98,6 +99,7 @@ extension ControllerMessage: Codable {
             case .list(let p): try c.encode(p, forKey: .params)
             case .stdin(let p): try c.encode(p, forKey: .params)
             case .syncScan(let p): try c.encode(p, forKey: .params)
+            case .configure(let p): try c.encode(p, forKey: .params)
             case .syncApply(let p): try c.encode(p, forKey: .params)
             }
         }

@@ -14,6 +14,7 @@ extension ControllerMessage {
             switch op {
             case .ping: return .request(Request(id: id, body: .ping))
             case .shutdown: return .request(Request(id: id, body: .shutdown))
+            case .configure: return nil
             case .exec:
                 guard let params = root["params"], let exec = ExecParams(fast: params) else { return nil }
                 return .request(Request(id: id, body: .exec(exec)))
@@ -134,7 +135,7 @@ extension AgentMessage {
             }
             guard let op = root["op"]?.string.flatMap(Operation.init(rawValue:)) else { return nil }
             switch op {
-            case .mkdir, .write, .remove, .chmod, .chown, .symlink, .shutdown:
+            case .mkdir, .write, .remove, .chmod, .chown, .symlink, .shutdown, .configure:
                 return .reply(Reply(id: id, seq: seq, outcome: .success(.done(op))))
             case .ping:
                 guard let ns = root["result"]?["monotonicNs"]?.uint64 else { return nil }

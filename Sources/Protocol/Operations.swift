@@ -18,6 +18,8 @@ public enum Operation: String, Sendable, CaseIterable, Codable {
     case stdin = "exec.stdin"
     case syncScan = "sync.scan"
     case syncApply = "sync.apply"
+    /// Changes settings of the running agent (its idle timeout).
+    case configure = "agent.configure"
 }
 
 /// What a request asks for.
@@ -38,6 +40,7 @@ public enum RequestBody: Sendable, Equatable {
     case stdin(StdinParams)
     case syncScan(SyncScanParams)
     case syncApply(SyncApplyParams)
+    case configure(ConfigureParams)
 
     public var operation: Operation {
         switch self {
@@ -57,13 +60,14 @@ public enum RequestBody: Sendable, Equatable {
         case .stdin: .stdin
         case .syncScan: .syncScan
         case .syncApply: .syncApply
+        case .configure: .configure
         }
     }
 }
 
 /// A successful reply's payload; its shape follows the request's operation.
 public enum ReplyBody: Sendable, Equatable {
-    /// Operations with nothing to return: mkdir, write, remove, chmod, chown, symlink, shutdown.
+    /// Operations with nothing to return: mkdir, write, remove, chmod, chown, symlink, shutdown, agent.configure.
     case done(Operation)
     case pong(PongResult)
     case exec(ExecResult)
@@ -109,4 +113,12 @@ public enum EventBody: Sendable, Equatable {
 /// Empty parameters, for operations without any.
 public struct NoParams: Codable, Sendable, Equatable {
     public init() {}
+}
+
+/// `agent.configure`: settings of the running agent, each optional.
+public struct ConfigureParams: Codable, Sendable, Equatable {
+    /// Seconds with no session before the agent exits (0: never), as
+    /// `serve --idle-timeout`; 0 to 31536000.
+    public var idleTimeoutSeconds: Int?
+    public init(idleTimeoutSeconds: Int? = nil) { self.idleTimeoutSeconds = idleTimeoutSeconds }
 }

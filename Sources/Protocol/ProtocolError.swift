@@ -41,6 +41,9 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let authFailed = Code("auth_failed")
         public static let versionMismatch = Code("version_mismatch")
         public static let shuttingDown = Code("shutting_down")
+        /// The listener has no slot for another connection now (too many
+        /// waiting for their hello, or too many sessions): try again later.
+        public static let busy = Code("busy")
         /// resume: the agent has no session with that id (never had, or it ended).
         public static let unknownSession = Code("unknown_session")
         /// resume: the session exists but cannot be resumed (the message says why).

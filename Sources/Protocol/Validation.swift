@@ -4,6 +4,10 @@ extension RequestBody {
         switch self {
         case .ping, .shutdown:
             return
+        case .configure(let p):
+            if let seconds = p.idleTimeoutSeconds, !(0...31_536_000).contains(seconds) {
+                throw ProtocolError(.invalidField, "params.idleTimeoutSeconds: \(seconds) is not 0 to 31536000 seconds (365 days)")
+            }
         case .exec(let p):
             guard let program = p.argv.first, !program.isEmpty else {
                 throw ProtocolError(.invalidField, "params.argv: must name a program")

@@ -49,4 +49,30 @@ struct AgentReuseTests {
         let none = try await harness.run(["agents"] + target + only)
         #expect(none.stdout.contains(": no agents"), "stdout: \(none.stdout)")
     }
+
+    @Test("--agent-idle-timeout reaches an agent already running (agent.configure): told 2 s, it exits once idle")
+    func idleTimeoutApplied() async throws {
+        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
+        let harness = try RunTestsHarness()
+        let agent = try UniqueAgent(in: harness)
+        let host: FaultSSHHost
+        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
+        defer {
+            agent.killAll()
+            host.stop()
+            harness.cleanUp()
+        }
+        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let first = try await harness.run(["exec"] + target + ["--agent-idle-timeout", "600", "--", "true"])
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        let pids = agent.pids()
+        try #require(pids.count == 1, "agents: \(pids)")
+        let again = try await harness.run(["exec"] + target + ["--agent-idle-timeout", "2", "--", "true"])
+        #expect(again.status == 0, "stderr: \(again.stderr)")
+        #expect(!again.stderr.contains("not applied"), "stderr: \(again.stderr)")
+        #expect(agent.pids() == pids, "the exec attached to the running agent")
+        let deadline = Date().addingTimeInterval(60)
+        while !agent.pids().isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(agent.pids().isEmpty, "the agent kept its 600 s idle timeout")
+    }
 }

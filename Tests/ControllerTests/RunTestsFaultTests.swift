@@ -26,7 +26,15 @@ struct RunTestsFaultTests {
                     echo "write: No space left on device" >&2; exit 1
                 fi
                 if [ -n "${FAULT_REMOVE:-}" ]; then rm -rf "$FAULT_REMOVE"; fi
+                if [ -n "${FAULT_LOG:-}" ]; then
+                    # Another copy of this test still running (not a zombie) is an overlap.
+                    for p in $(sed -n "s/^start $1 \\([0-9]*\\) .*/\\1/p" "$FAULT_LOG"); do
+                        grep -qs '^State:[[:space:]]*[RSD]' /proc/$p/status && echo "overlap $1 $p" >> "$FAULT_LOG"
+                    done
+                    echo "start $1 $$ $AUTOMATION_SLOT" >> "$FAULT_LOG"
+                fi
                 sleep "${FAULT_SLEEP:-0.3}"
+                if [ -n "${FAULT_LOG:-}" ]; then echo "end $1 $$" >> "$FAULT_LOG"; fi
                 """.write(to: dir.appendingPathComponent("test"), atomically: true, encoding: .utf8)
             for file in ["list", "test"] {
                 try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.appendingPathComponent(file).path)

@@ -207,6 +207,30 @@ struct RunTestsSSHFaultTests {
         #expect(try rig.passedOnce())
     }
 
+    @Test("a killed agent's running test dies with it: its re-run on the local slot never overlaps a live copy")
+    func agentKilledNoOverlap() async throws {
+        let rig = try Rig(count: 12)
+        defer { rig.tearDown() }
+        let log = rig.harness.scratch.appendingPathComponent("copies.log")
+        // Both the test user (the SSH slot) and this user (the local slot) append to it.
+        FileManager.default.createFile(atPath: log.path, contents: nil, attributes: [.posixPermissions: 0o666])
+        let running = try rig.start(lostAfter: 30, sleep: 4, extra: ["--env", "FAULT_LOG=\(log.path)"])
+        let agent = rig.agent, remote = rig.remoteMarker
+        // A result from the SSH slot, and its next test under way there: then the agent is killed.
+        let injected = await running.inject(when: { $0.contains(remote) }) {
+            usleep(500_000)
+            for pid in agent.pids() { kill(pid, SIGKILL) }
+        }
+        try #require(injected, "the run ended before the fault: \(running.soFar)")
+        let result = try await running.wait(hangGuard: 180)
+        #expect(result.status == 3, "stdout: \(result.stdout)\nstderr: \(result.stderr)")
+        #expect(try rig.passedOnce())
+        let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        let starts = lines.filter { $0.hasPrefix("start ") }.map { $0.split(separator: " ")[1] }
+        #expect(Set(starts).count < starts.count, "no test was started twice (the kill hit no running test): \(lines)")
+        #expect(!lines.contains { $0.hasPrefix("overlap ") }, "a re-run started while the killed agent's copy still ran: \(lines)")
+    }
+
     @Test("Ctrl-C over SSH: the first collects and removes both targets' scratch directories; exit 130")
     func interruptOverSSH() async throws {
         let rig = try Rig(count: 12)

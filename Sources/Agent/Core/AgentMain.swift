@@ -44,6 +44,7 @@ public enum AgentMain {
         if args.isEmpty || args == ["--help"] || args == ["-h"] {
             fail(args.isEmpty ? 64 : 0, usage)
         }
+        if args == ["--keeper"] { Keeper.run() }
         if args == ["--version"] {
             fail(0, "automation-agent \(version) (protocol \(ProtocolConstants.version))")
         }

@@ -17,4 +17,10 @@ int cagent_socket_cloexec(int domain, int type, int protocol);
 /// before Linux 5.8).
 int cagent_mount_id(int dirfd, const char *name, unsigned long long *mount_id);
 
+/// The agent's keeper process (`automation-agent --keeper`): reads 32-bit
+/// process group ids from `fd` (positive: guard it, negative: its leader was
+/// reaped, forget it) until EOF, which comes when the agent has exited however
+/// it died, then sends SIGKILL to every group still guarded. Returns 0.
+int cagent_keeper_main(int fd);
+
 #endif

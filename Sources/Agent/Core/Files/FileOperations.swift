@@ -33,7 +33,7 @@ enum FileOperations {
             case .list(let p): return .success(.list(try list(p.path)))
             case .syncScan(let p): return SyncOperations.scan(p, syncs: syncs)
             case .syncApply(let p): return SyncOperations.apply(p, syncs: syncs)
-            case .ping, .exec, .cancel, .shutdown, .stdin:
+            case .ping, .exec, .cancel, .shutdown, .stdin, .configure:
                 return .failure(ProtocolError(.internalError, "\(body.operation.rawValue) is not a file operation"))
             }
         } catch let error as ProtocolError {

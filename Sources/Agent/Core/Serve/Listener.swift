@@ -51,6 +51,8 @@ enum Listener {
     /// for a controller that may come back, but do not hold off the idle timeout, so that
     /// `--idle-timeout` counts from the last time a controller was heard, whatever `--grace` is.
     private static let waitingSessions = Atomic<Int>(0)
+    /// The idle timeout in nanoseconds (0: never); `agent.configure` changes it.
+    private static let idleTimeoutNs = Atomic<UInt64>(0)
 
     static func run(_ options: Options) -> Never {
         let (fd, port) = bind(options.endpoint)
@@ -59,7 +61,7 @@ enum Listener {
             let pid = fork()
             if pid < 0 { AgentMain.fail(71, "automation-agent: fork: \(Sys.errorString(errno))") }
             if pid > 0 {
-                announce(port: port, token: token, pid: pid)
+                announce(port: port, token: token, pid: pid, idleTimeout: options.idleTimeout)
                 _exit(0)
             }
             setsid()
@@ -71,11 +73,11 @@ enum Listener {
                 if null > 2 { close(null) }
             }
         } else {
-            announce(port: port, token: token, pid: getpid())
+            announce(port: port, token: token, pid: getpid(), idleTimeout: options.idleTimeout)
         }
         ProcessRegistry.shared.startReaper()
         lastActivity.store(Sys.now(), ordering: .relaxed)
-        let idleNs = UInt64(options.idleTimeout * 1_000_000_000)
+        idleTimeoutNs.store(UInt64(options.idleTimeout * 1_000_000_000), ordering: .relaxed)
         let admission = Admission()
         var pauseUntil: UInt64 = 0
         while true {
@@ -93,12 +95,13 @@ enum Listener {
                     pauseUntil = Sys.now() + 50_000_000
                 }
             }
+            let idleNs = idleTimeoutNs.load(ordering: .relaxed)
             // Active first: a session counted in neither (ended, or between its resume and the
             // handover) errs towards not idle.
             if idleNs > 0, admission.activeSessions - waitingSessions.load(ordering: .sequentiallyConsistent) <= 0 {
                 let now = Sys.now(), last = lastActivity.load(ordering: .relaxed)
                 if now > last && now - last > idleNs {
-                    if options.powerOffWhenIdle { PowerOff.run(idleSeconds: options.idleTimeout) }
+                    if options.powerOffWhenIdle { PowerOff.run(idleSeconds: Double(idleNs) / 1e9) }
                     // Sessions still in their grace period: their processes end with the agent.
                     ProcessRegistry.shared.killAll()
                     exit(0)
@@ -111,7 +114,7 @@ enum Listener {
     /// admission limits or the process's resources (descriptors, threads) say no.
     private static func startSession(_ fd: Int32, token: String, admission: Admission, options: Options) {
         guard let ticket = admission.admit() else {
-            close(fd)
+            refuseBusy(fd)
             return
         }
         var one: Int32 = 1
@@ -133,6 +136,16 @@ enum Listener {
         config.spillDirectory = options.spillDirectory ?? defaultSpillDirectory()
         config.spillLimit = options.spillLimit
         config.ownsConnection = true
+        let powersOff = options.powerOffWhenIdle
+        config.configure = { params in
+            guard let seconds = params.idleTimeoutSeconds else { return nil }
+            // Validation has bounded it to 0...31536000.
+            if seconds == 0 && powersOff {
+                return ProtocolError(.invalidField, "params.idleTimeoutSeconds: this agent powers its machine off when idle; 0 (never) would keep the machine forever")
+            }
+            idleTimeoutNs.store(UInt64(seconds) * 1_000_000_000, ordering: .relaxed)
+            return nil
+        }
         guard let created = Session(input: fd, output: fd, config: config) else {
             ticket.release()
             close(fd)
@@ -161,6 +174,25 @@ enum Listener {
         }
     }
 
+    /// The one line a connection refused for want of a slot gets before the
+    /// close, so that its controller knows the agent is alive but busy (and
+    /// tries again) rather than gone: never blocks the accept loop.
+    private static let busyLine: [UInt8] = {
+        let error = ProtocolError(.busy, "the agent has no slot for another connection now (too many connections waiting for their hello, or too many sessions); try again shortly")
+        return (try? MessageCodec().encodeLine(AgentMessage.reply(Reply(id: nil, seq: 0, outcome: .failure(error))))) ?? []
+    }()
+
+    private static func refuseBusy(_ fd: Int32) {
+        _ = busyLine.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        shutdown(fd, Int32(SHUT_WR))
+        // Whatever the client sent already (its hello) is read away: closing a
+        // socket with unread input sends a reset, which can discard the line.
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        var reads = 0
+        while reads < 16, recv(fd, &scratch, scratch.count, Int32(MSG_DONTWAIT)) > 0 { reads += 1 }
+        close(fd)
+    }
+
     /// `$HOME/.cache/automation/spill` (created 0700 on first use), beside the agent's state files.
     private static func defaultSpillDirectory() -> String? {
         guard let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") else { return nil }
@@ -170,8 +202,10 @@ enum Listener {
         return cache + "/automation/spill"
     }
 
-    private static func announce(port: UInt16, token: String, pid: pid_t) {
-        let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version)}\n"
+    /// The announcement (and the SSH host's state file); `idleTimeout` is the
+    /// one the agent starts with (`agent.configure` may change it later).
+    private static func announce(port: UInt16, token: String, pid: pid_t, idleTimeout: Double) {
+        let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version),\"idleTimeout\":\(idleTimeout)}\n"
         _ = line.utf8CString.withUnsafeBytes { Sys.writeAll(1, UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
     }
 

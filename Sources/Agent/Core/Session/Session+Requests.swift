@@ -100,6 +100,10 @@ extension Session {
         case .shutdown:
             reply(id, .success(.done(.shutdown)))
             end = .shutdown
+        case .configure(let params):
+            let refusal = config.configure.map { $0(params) }
+                ?? ProtocolError(.invalidField, "agent.configure: an agent on stdio has no idle timeout (it ends with its session)")
+            if let refusal { sendError(id: id, refusal) } else { reply(id, .success(.done(.configure))) }
         case .stat, .mkdir, .write, .read, .remove, .chmod, .chown, .symlink, .list, .syncScan, .syncApply:
             if case .mkdir(let params) = request.body, params.scratch == true, !scratchDirectories.contains(params.path) {
                 scratchDirectories.append(params.path)

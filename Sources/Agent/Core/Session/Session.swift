@@ -37,6 +37,9 @@ final class Session {
         var spillLimit: Int64 = 1 << 30
         /// The session closes its connection when it ends or detaches (listener sessions).
         var ownsConnection = false
+        /// Applies `agent.configure` to the agent (the listener's idle timeout):
+        /// nil when applied, else why not. Absent (stdio): refused.
+        var configure: ((ConfigureParams) -> ProtocolError?)?
     }
 
     enum End {

@@ -26,7 +26,13 @@ final class ProcessRegistry: Sendable {
         pthread_sigmask(SIG_SETMASK, &set, nil)
     }
 
+    /// Starts the reaper thread and the keeper (`Keeper`), which kills the
+    /// process groups still running when the agent dies.
     func startReaper() {
+        if !Keeper.start() {
+            let line = Array("automation-agent: cannot start the keeper process; if this agent is killed, its processes outlive it\n".utf8)
+            _ = line.withUnsafeBytes { Sys.writeAll(2, $0) }
+        }
         guard Threads.start({ [self] in reapForever() }) else {
             AgentMain.fail(71, "automation-agent: cannot start the reaper thread")
         }
@@ -37,7 +43,10 @@ final class ProcessRegistry: Sendable {
     func spawn(for mailbox: Mailbox, _ spawn: () -> Result<pid_t, SpawnFailure>) -> Result<pid_t, SpawnFailure> {
         owners.withLock { owners in
             let result = spawn()
-            if case .success(let pid) = result { owners[pid] = mailbox }
+            if case .success(let pid) = result {
+                owners[pid] = mailbox
+                Keeper.watch(pid)
+            }
             return result
         }
     }
@@ -60,7 +69,16 @@ final class ProcessRegistry: Sendable {
                 var status: Int32 = 0
                 let pid = waitpid(-1, &status, WNOHANG)
                 if pid <= 0 { break }
-                let mailbox = owners.withLock { $0.removeValue(forKey: pid) }
+                if Keeper.isKeeper(pid) {
+                    // Someone killed the keeper: start another, listing what runs now.
+                    owners.withLock { owners in Keeper.start(listing: Array(owners.keys)) }
+                    continue
+                }
+                let mailbox = owners.withLock { owners in
+                    let mailbox = owners.removeValue(forKey: pid)
+                    if mailbox != nil { Keeper.forget(pid) }
+                    return mailbox
+                }
                 mailbox?.post(.exited(pid: pid, status: status))
             }
         }

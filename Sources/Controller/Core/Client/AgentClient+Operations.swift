@@ -69,6 +69,11 @@ extension AgentClient {
         return result.entries
     }
 
+    /// Changes settings of the running agent (`agent.configure`, docs/protocol.md).
+    public func configure(_ params: ConfigureParams) async throws {
+        _ = try await call(.configure(params))
+    }
+
     /// Asks the agent to stop everything and exit.
     public func shutdown() async throws {
         _ = try await call(.shutdown)

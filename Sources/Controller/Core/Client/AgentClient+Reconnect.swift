@@ -34,7 +34,10 @@ extension AgentClient {
         switch next {
         case .ignore: return
         case .fail: fail(error)
-        case .handshake(let waiter): waiter.resume(throwing: error)
+        case .handshake(let waiter):
+            var refused = AgentClientError(.transport, "the agent closed the connection before its hello (\(error.message))")
+            refused.closedBeforeHello = true
+            waiter.resume(throwing: refused)
         case .resume(let old):
             old.close()
             logger.info("agent.connection.lost", metadata: ["agent.target": "\(reconnector!.label)", "error": "\(error.message)"])

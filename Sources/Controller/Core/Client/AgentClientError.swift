@@ -17,6 +17,10 @@ public struct AgentClientError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// The agent's error, for `.remote` and `.handshake`.
     public var remote: ProtocolError?
+    /// The connection was accepted and then closed (or broke) before the
+    /// agent's hello: the agent is alive but refused this connection (the
+    /// listener's slots were full), as opposed to nothing listening.
+    public var closedBeforeHello = false
 
     public init(_ kind: Kind, _ message: String, remote: ProtocolError? = nil) {
         self.kind = kind
@@ -27,6 +31,11 @@ public struct AgentClientError: Error, CustomStringConvertible, Sendable {
     static func remote(_ error: ProtocolError) -> AgentClientError {
         AgentClientError(.remote(error.code), error.message, remote: error)
     }
+
+    /// The agent is there but has no room for this connection now (it said
+    /// `busy`, or closed the connection before its hello): try again later
+    /// rather than take it for gone.
+    public var isBusy: Bool { remote?.code == .busy || closedBeforeHello }
 
     /// True when the failure is the infrastructure's, not the request's.
     public var isInfrastructure: Bool {

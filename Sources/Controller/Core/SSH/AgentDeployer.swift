@@ -130,6 +130,7 @@ struct AgentDeployer {
         var agent = RemoteAgentHost.Agent(port: announcement.port, token: announcement.token, pid: announcement.pid,
                                           path: path, uploaded: false)
         agent.attached = result.output.split(separator: "\n").dropFirst().contains(Substring(AgentStateFile.attachedMarker))
+        agent.idleTimeout = announcement.idleTimeout
         return agent
     }
 
@@ -159,6 +160,8 @@ struct AgentDeployer {
         var token: String
         var pid: Int
         var version: Int
+        /// Seconds, as the agent started; absent from agents before issue 21.
+        var idleTimeout: Double?
     }
 }
 

@@ -14,9 +14,15 @@ public struct SSHTargetConfiguration: Sendable {
     public var stateDirectory: String
     /// Seconds the remote agent waits without a controller before exiting.
     public var agentIdleTimeout: Int
+    /// The user asked for `agentIdleTimeout` (`--agent-idle-timeout`): it is
+    /// then applied to an agent already running too (`agent.configure`).
+    public var agentIdleTimeoutExplicit = false
     /// Whether the remote agent powers the host off when its idle timeout fires
     /// (instances launched for one run; see `TargetSpec.SSHAddress.powerOffWhenIdle`).
     public var agentPowerOffWhenIdle = false
+    /// Seconds a new session waits for a running agent that is busy (every
+    /// slot for connections awaiting their hello taken) before failing.
+    public var agentBusyWithin: Double = 60
 
     /// Creates a configuration.
     public init(ssh: SSHConfiguration, agentBinary: String, stateDirectory: String, agentIdleTimeout: Int = 1800) {
@@ -48,6 +54,7 @@ public struct SSHTargetConfiguration: Sendable {
         ssh.connectTimeout = .milliseconds(Int(options.connectTimeout * 1000))
         ssh.handshakeTimeout = .milliseconds(Int(options.connectTimeout * 1000))
         self.init(ssh: ssh, agentBinary: agentBinary, stateDirectory: state.root, agentIdleTimeout: options.agentIdleTimeout)
+        agentIdleTimeoutExplicit = options.agentIdleTimeoutFlag != nil
     }
 
     /// The login name used when a target names none.

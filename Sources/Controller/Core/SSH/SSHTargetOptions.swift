@@ -14,8 +14,14 @@ public struct SSHTargetOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("ssh-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds allowed for the TCP connect, the SSH handshake and authentication, each.", valueName: "seconds"))
     public var connectTimeout: Double = 10
 
-    @Option(name: .customLong("agent-idle-timeout"), parsing: .unconditional, help: ArgumentHelp("The remote agent exits after this many seconds with no controller connected.", valueName: "seconds"))
-    public var agentIdleTimeout: Int = 1800
+    @Option(name: .customLong("agent-idle-timeout"), parsing: .unconditional, help: ArgumentHelp("The remote agent exits after this many seconds with no controller connected (default: 1800; 0: never); also set on an agent already running.", valueName: "seconds"))
+    public var agentIdleTimeoutFlag: Int?
+
+    /// `--agent-idle-timeout`, or its default.
+    public var agentIdleTimeout: Int {
+        get { agentIdleTimeoutFlag ?? 1800 }
+        set { agentIdleTimeoutFlag = newValue }
+    }
 
     public init() {}
 
