@@ -43,13 +43,21 @@ esac
 [ -x "$sshd" ] || { echo "sshd.sh: $sshd not found; apt-get install openssh-server" >&2; exit 1; }
 command -v ssh-keygen >/dev/null || { echo "sshd.sh: ssh-keygen not found; apt-get install openssh-client" >&2; exit 1; }
 
-if ! getent passwd "$user" >/dev/null; then
-    useradd --create-home --shell /bin/sh "$user"
-fi
-# '*' instead of useradd's locked '!': sshd without PAM refuses locked accounts.
-usermod --password '*' "$user"
+# Test suites start fixtures in parallel: the user is made under a lock, so
+# two first starts cannot race useradd (a home left owned by a uid that the
+# losing useradd freed again broke every later fixture).
+(
+    flock 9
+    if ! getent passwd "$user" >/dev/null; then
+        useradd --create-home --shell /bin/sh "$user"
+    fi
+    # '*' instead of useradd's locked '!': sshd without PAM refuses locked accounts.
+    usermod --password '*' "$user"
+    home=$(getent passwd "$user" | cut -d: -f6)
+    [ -d "$home" ] || mkdir -p "$home"
+    [ "$(stat -c %u "$home")" = "$(id -u "$user")" ] || chown -R "$user:" "$home"
+) 9>/run/automation-testhost-user.lock
 home=$(getent passwd "$user" | cut -d: -f6)
-[ -d "$home" ] || { mkdir -p "$home"; chown "$user:" "$home"; }
 # The privilege separation directory is normally made by the sshd service.
 [ -d /run/sshd ] || { mkdir -p /run/sshd; chmod 755 /run/sshd; }
 
