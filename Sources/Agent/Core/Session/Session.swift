@@ -55,9 +55,11 @@ final class Session {
     /// When a detached session gives up.
     var graceDeadline: UInt64?
     /// The highest request id read in this session (what a resume reports).
-    var highestRequestID: UInt64 = 0
-    /// After a resume, requests at or below this id were already received: ignored.
-    var ignoreThrough: UInt64 = 0
+    /// Nil until a request arrives (id 0 is a valid id).
+    var highestRequestID: UInt64?
+    /// After a resume, requests at or below this id were already received:
+    /// ignored. Nil before any resume: a first request with id 0 is answered.
+    var ignoreThrough: UInt64?
     /// Why the session ended, for a late resume.
     var endReason = "it ended"
     /// Directories made with `mkdir` `scratch`: removed when the session ends.
