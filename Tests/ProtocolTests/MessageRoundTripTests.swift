@@ -102,6 +102,14 @@ struct FastEncoderTests {
         }
     }
 
+    @Test("fs.read replies (a megabyte of base64 each) are written byte for byte as Codable writes them")
+    func readReplyBytes() throws {
+        for id in [UInt64?.none, 0, .max] {
+            let message = AgentMessage.reply(Reply(id: id, seq: 9, outcome: .success(.read(ReadResult(data: Data((0...255).map(UInt8.init)), size: .max)))))
+            #expect(try codec.encodeLine(message) == (try codec.encodeWithCodable(message)))
+        }
+    }
+
     @Test("every reply and event decodes the same either way")
     func agentMessages() throws {
         var messages = Fixtures.replies.map { AgentMessage.reply(Reply(id: 3, seq: 4, outcome: $0)) }

@@ -115,6 +115,7 @@ enum Listener {
         config.spillDirectory = options.spillDirectory ?? defaultSpillDirectory()
         config.spillLimit = options.spillLimit
         config.ownsConnection = true
+        config.preHelloLimit = admission.limits.preHelloShare
         guard let created = Session(input: fd, output: fd, config: config) else {
             ticket.release()
             close(fd)

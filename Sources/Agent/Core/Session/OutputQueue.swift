@@ -21,6 +21,9 @@ struct OutputQueue {
     private enum Stored {
         case memory([UInt8])
         case disk(offset: Int64)
+        /// Sent, and not kept for a later connection (`keepsSentLines` off):
+        /// only its size still counts, against the window, until acknowledged.
+        case released
     }
 
     private struct Entry {
@@ -46,6 +49,10 @@ struct OutputQueue {
 
     /// Kept in memory before lines go to the spill file.
     var memoryLimit = Int.max
+    /// Whether lines handed to the connection are kept until acknowledged,
+    /// to be sent again on a resumed connection (resumable sessions). Off,
+    /// a controller that reads but never acknowledges costs no memory.
+    var keepsSentLines = false
     /// Where the spill file is created on first need; nil: memory only.
     var spillDirectory: String?
     var spillLimit: Int64 = 1 << 30
@@ -110,7 +117,11 @@ struct OutputQueue {
         while head < entries.count && entries[head].seq <= seq {
             let entry = entries[head]
             unackedBytes -= entry.size
-            if case .disk = entry.stored { diskEntries -= 1 } else { memoryBytes -= entry.size }
+            switch entry.stored {
+            case .disk: diskEntries -= 1
+            case .memory: memoryBytes -= entry.size
+            case .released: break
+            }
             if head >= cursor { unsentBytes -= entry.size }
             entries[head].stored = .memory([])
             head += 1
@@ -170,6 +181,12 @@ struct OutputQueue {
             case .disk(let at):
                 guard let spill else { throw SpillFile.Failure(message: "the spill file is gone") }
                 buffer.append(contentsOf: try spill.read(at: at, count: entry.size))
+            case .released:
+                throw SpillFile.Failure(message: "a line was released before it was sent")
+            }
+            if !keepsSentLines, case .memory = entry.stored {
+                entries[cursor].stored = .released
+                memoryBytes -= entry.size
             }
             unsentBytes -= entry.size
             cursor += 1

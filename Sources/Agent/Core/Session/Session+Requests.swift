@@ -64,6 +64,7 @@ extension Session {
             out.spillDirectory = config.spillDirectory
             out.spillLimit = config.spillLimit
             out.sessionID = sessionID
+            out.keepsSentLines = true
             table.register(sessionID, mailbox: mailbox)
         }
         send(.hello(AgentHello(
@@ -108,6 +109,7 @@ extension Session {
             let mailbox = self.mailbox
             let body = request.body
             fileQueue.async {
+                guard mailbox.isOpen else { return }
                 mailbox.post(.finished(id: id, outcome: FileOperations.perform(body)))
             }
         }
