@@ -12,7 +12,7 @@ struct NumericFieldTests {
 
     /// The values each numeric field is tried with: type boundaries, a
     /// fraction, an exponent too large for any integer, and negative zero.
-    static let boundaries = ["0", "-1", "2147483648", "9007199254740992", "9223372036854775808",
+    static let boundaries = ["0", "-1", "2147483647", "2147483648", "9007199254740992", "9223372036854775808",
                              "18446744073709551615", "1e308", "1.5", "-0"]
 
     /// A request for `op` with every optional number set. The switch has no
@@ -230,6 +230,10 @@ struct NumericFieldTests {
                 // Either answer is fine; what matters is that neither path traps.
                 _ = codec.decodeAgentLine(Array(text.utf8))
                 _ = codec.decodeWithCodable(AgentMessage.self, Array(text.utf8))
+                // And what the controller computes from a decoded exec result.
+                if case .success(.reply(let reply)) = codec.decodeAgentLine(Array(text.utf8)), case .success(.exec(let result)) = reply.outcome {
+                    _ = result.shellStatus
+                }
                 _ = AgentMessage.fastDecodeForTesting(Array(text.utf8))
                 tried += 1
             }
