@@ -122,6 +122,31 @@ struct OutputQueueTests {
         #expect(queue.unackedBytes == 0)
     }
 
+    @Test("a controller that reads but never acknowledges: the record of sent lines stays bounded")
+    func neverAcknowledged() throws {
+        var queue = OutputQueue()
+        queue.maxReleasedEntries = 100
+        let sink = Sink()
+        var received = 0
+        for _ in 1...1000 {
+            let seq = queue.nextSeq()
+            try queue.append(line(seq), seq: seq)
+            if seq % 50 == 0 {
+                _ = queue.flush(to: sink.write)
+                received += sink.drain().count
+            }
+        }
+        #expect(received == 1000)
+        #expect(queue.unackedEntries <= 100, "\(queue.unackedEntries) entries kept for a controller that never acknowledges")
+        let kept = UInt64(1000 - queue.unackedEntries + 1)...1000
+        #expect(queue.unackedBytes == kept.reduce(0) { $0 + line($1).count }, "the window counts exactly the lines still recorded")
+        let old = queue.ack(5)
+        #expect(old, "an ack of a forgotten seq is harmless")
+        let last = queue.ack(1000)
+        #expect(last)
+        #expect(queue.unackedBytes == 0 && queue.unackedEntries == 0)
+    }
+
     @Test("a spill directory another user could enter is refused: output stays in memory and pauses at the bound")
     func unsafeSpillDirectory() throws {
         let directory = NSTemporaryDirectory() + "spill-open-" + UUID().uuidString

@@ -53,6 +53,15 @@ struct OutputQueue {
     /// to be sent again on a resumed connection (resumable sessions). Off,
     /// a controller that reads but never acknowledges costs no memory.
     var keepsSentLines = false
+    /// Sent lines still counted against the window (their sizes only, with
+    /// `keepsSentLines` off) beyond which the oldest are taken as
+    /// acknowledged: a controller that reads but never acknowledges would
+    /// otherwise grow this record by an entry per reply. A controller that
+    /// acknowledges as the protocol says (every quarter window) never gets near it.
+    var maxReleasedEntries = 1 << 18
+
+    /// Events and replies not acknowledged yet, for the tests.
+    var unackedEntries: Int { entries.count - head }
     /// Where the spill file is created on first need; nil: memory only.
     var spillDirectory: String?
     var spillLimit: Int64 = 1 << 30
@@ -191,7 +200,22 @@ struct OutputQueue {
             unsentBytes -= entry.size
             cursor += 1
         }
+        if !keepsSentLines { forgetOldestReleased() }
         return true
+    }
+
+    /// See `maxReleasedEntries`.
+    private mutating func forgetOldestReleased() {
+        while cursor - head > maxReleasedEntries, case .released = entries[head].stored {
+            unackedBytes -= entries[head].size
+            ackedSeq = entries[head].seq
+            head += 1
+        }
+        if head > 1024 && head * 2 > entries.count {
+            entries.removeFirst(head)
+            cursor -= head
+            head = 0
+        }
     }
 
     private mutating func compactBuffer() {
