@@ -46,6 +46,12 @@ private func check(_ message: ControllerMessage, _ codec: MessageCodec) {
     } catch {
         return
     }
+    // Every number of a valid request lies in its NumericFields range.
+    let values = request.body.numericValues
+    for field in NumericFields.params(of: request.body.operation) {
+        guard let value = values[field.path] else { continue }
+        precondition(value >= Int128(field.range.lowerBound) && value <= Int128(field.range.upperBound), "\(field.path) = \(value)")
+    }
     switch request.body {
     case .exec(let p):
         precondition((p.timeoutMs ?? 0) <= ProtocolConstants.maxDurationMs && (p.timeoutMs ?? 0) >= 0)

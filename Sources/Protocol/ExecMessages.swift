@@ -51,7 +51,12 @@ public struct ExecResult: Codable, Sendable, Equatable {
     }
 
     /// The status a shell would report: the exit code, or 128 + the signal.
-    public var shellStatus: Int32 { exitCode ?? (128 + (signal ?? 0)) }
+    /// A signal number outside 0...127 (from a broken or hostile agent) gives 255, never an overflow.
+    public var shellStatus: Int32 {
+        if let exitCode { return exitCode }
+        guard let signal else { return 128 }
+        return (0...127).contains(signal) ? 128 + signal : 255
+    }
 }
 
 /// Stops a running exec: its whole process group gets `signal` (default SIGTERM),

@@ -5,7 +5,11 @@ import FoundationEssentials
 /// decides every other case, errors included; the tests check both agree.
 extension ControllerMessage {
     static func fastDecode(_ line: [UInt8]) -> ControllerMessage? {
-        guard let root = JSONScanner.parse(line), let type = root["type"]?.string else { return nil }
+        JSONScanner.parse(line).flatMap(fastDecode)
+    }
+
+    static func fastDecode(_ root: JSONValue) -> ControllerMessage? {
+        guard let type = root["type"]?.string else { return nil }
         switch type {
         case "ack":
             return root["seq"]?.uint64.map { .ack(seq: $0) }

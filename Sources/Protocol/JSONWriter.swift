@@ -167,6 +167,20 @@ extension AgentMessage {
                 w.member("cancelled", result.cancelled)
                 w.member("durationUs", result.durationUs)
                 w.endObject()
+            case .success(.read(let result)):
+                // A megabyte of base64 each: JSONEncoder would scan it for escapes.
+                w = JSONWriter(capacity: result.data.count * 4 / 3 + 128)
+                w.beginObject()
+                w.member("type", "reply")
+                w.key("id")
+                if let id = reply.id { w.integer(id) } else { w.null() }
+                w.member("seq", reply.seq)
+                w.member("op", Operation.read.rawValue)
+                w.key("result")
+                w.beginObject()
+                w.member("data", base64: result.data)
+                w.member("size", result.size)
+                w.endObject()
             case .success:
                 return nil
             }

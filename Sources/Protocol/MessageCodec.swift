@@ -51,10 +51,18 @@ public struct MessageCodec {
     }
 
     /// Decodes what the agent receives.
+    /// Every number is checked against `NumericFields` on the parsed JSON,
+    /// before anything converts it, so an out-of-range value is refused
+    /// naming its field (and the request's id) instead of being cut, trapped
+    /// on, or reported by Foundation without a coding path.
     public func decodeControllerLine(_ line: [UInt8]) -> Result<ControllerMessage, LineError> {
         guard String(validating: line, as: UTF8.self) != nil else { return .failure(Self.notUTF8) }
-        if let message = ControllerMessage.fastDecode(line) { return .success(message) }
-        return Self.attributed(decodeWithCodable(ControllerMessage.self, line), line)
+        let root = JSONScanner.parse(line)
+        if let root {
+            if let failure = NumericFields.check(root) { return .failure(failure) }
+            if let message = ControllerMessage.fastDecode(root) { return .success(message) }
+        }
+        return Self.attributed(decodeWithCodable(ControllerMessage.self, line), root)
     }
 
     /// Foundation's decoder rejects a number out of its field's range (`-1`
@@ -62,9 +70,9 @@ public struct MessageCodec {
     /// without a coding path, before any of our code sees the message. When
     /// the line is in fact valid JSON, that is a bad field value of the
     /// request the line names: `invalid_field` with its id.
-    private static func attributed(_ result: Result<ControllerMessage, LineError>, _ line: [UInt8]) -> Result<ControllerMessage, LineError> {
+    private static func attributed(_ result: Result<ControllerMessage, LineError>, _ root: JSONValue?) -> Result<ControllerMessage, LineError> {
         guard case .failure(let failure) = result, failure.error.code == .badJSON,
-              let root = JSONScanner.parse(line), case .object = root else { return result }
+              let root, case .object = root else { return result }
         let id = root["type"]?.string == "request" ? root["id"]?.uint64 : nil
         let detail = failure.error.message.hasPrefix("not valid JSON: ") ? String(failure.error.message.dropFirst(16)) : failure.error.message
         return .failure(LineError(id: id, error: ProtocolError(.invalidField, "a number is outside the range of its field (a negative id, mode, uid or seq, or a fraction or exponent too large for an integer): \(detail)")))

@@ -43,6 +43,7 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let shuttingDown = Code("shutting_down")
         /// The listener has no slot for another connection now (too many
         /// waiting for their hello, or too many sessions): try again later.
+        /// Also sync.scan's answer when another sync holds the destination past `waitMs`.
         public static let busy = Code("busy")
         /// resume: the agent has no session with that id (never had, or it ended).
         public static let unknownSession = Code("unknown_session")
@@ -66,8 +67,6 @@ public struct ProtocolError: Error, Codable, Sendable, Equatable, CustomStringCo
         public static let unsafePath = Code("unsafe_path")
         public static let badRoot = Code("bad_root")
         public static let digestMismatch = Code("digest_mismatch")
-        /// sync.scan: another sync holds the destination past `waitMs`.
-        public static let busy = Code("busy")
         /// sync.scan: a populated destination without the marker of an earlier sync, and no `adopt`.
         public static let notAdopted = Code("not_adopted")
         /// sync.apply: no such sync in this session (never scanned, or ended).

@@ -44,6 +44,10 @@ public enum SyncAction: Equatable, Sendable {
 /// A batch of actions in the binary form `sync.apply` carries (docs/protocol.md, "Sync").
 public enum SyncBatch {
     static let magic: [UInt8] = Array("ASB1".utf8)
+    /// Largest file a chunked upload may describe (2^62 bytes, as
+    /// `ProtocolConstants.maxFileOffset`): every offset below it, plus a piece,
+    /// converts to `off_t` without trapping.
+    public static let maxFileSize: UInt64 = 1 << 62
 
     public static func encode(_ actions: [SyncAction]) -> [UInt8] {
         var w = ByteWriter()
@@ -99,6 +103,9 @@ public enum SyncBatch {
                 guard hasDigest <= 1 else { throw SyncError(.badData, "batch: bad final flag") }
                 let digest = hasDigest == 1 ? Digest(try r.bytes(32)) : nil
                 let data = try r.blob()
+                guard total <= maxFileSize else {
+                    throw SyncError(.badData, "batch: chunk of a \(total)-byte file; files are at most \(maxFileSize) bytes")
+                }
                 guard offset <= total, UInt64(data.count) <= total - offset else {
                     throw SyncError(.badData, "batch: chunk at \(offset)+\(data.count) beyond the file's \(total) bytes")
                 }

@@ -43,6 +43,7 @@ struct OutputQueueTests {
     @Test("a disconnect replays from the first unacknowledged line; acknowledged ones never come back")
     func replay() throws {
         var queue = OutputQueue()
+        queue.keepsSentLines = true
         let sink = Sink()
         try queue.append(Array("hello\n".utf8), seq: nil)
         for _ in 1...5 {
@@ -76,6 +77,7 @@ struct OutputQueueTests {
         queue.memoryLimit = 100
         queue.spillDirectory = directory
         queue.sessionID = "abc"
+        queue.keepsSentLines = true
         queue.spillLimit = 1000
         var sent: [[UInt8]] = []
         for _ in 1...40 {
@@ -97,6 +99,52 @@ struct OutputQueueTests {
         #expect(queue.roomForOutput)
         queue = OutputQueue()
         #expect(!FileManager.default.fileExists(atPath: file), "the spill file outlived its queue")
+    }
+
+    @Test("without resume, sent lines are let go at once: only their sizes count against the window until acknowledged")
+    func releasedWhenSent() throws {
+        var queue = OutputQueue()
+        queue.memoryLimit = 100
+        var total = 0
+        for _ in 1...10 {
+            let seq = queue.nextSeq()
+            total += line(seq, size: 30).count
+            try queue.append(line(seq, size: 30), seq: seq)
+        }
+        #expect(!queue.roomForOutput)
+        let sink = Sink()
+        guard case .drained = queue.flush(to: sink.write) else { Issue.record("not drained"); return }
+        #expect(sink.drain().count == 10)
+        #expect(queue.roomForOutput, "sent lines are still held in memory")
+        #expect(queue.unackedBytes == total, "the window still counts them")
+        let acked = queue.ack(10)
+        #expect(acked)
+        #expect(queue.unackedBytes == 0)
+    }
+
+    @Test("a controller that reads but never acknowledges: the record of sent lines stays bounded")
+    func neverAcknowledged() throws {
+        var queue = OutputQueue()
+        queue.maxReleasedEntries = 100
+        let sink = Sink()
+        var received = 0
+        for _ in 1...1000 {
+            let seq = queue.nextSeq()
+            try queue.append(line(seq), seq: seq)
+            if seq % 50 == 0 {
+                _ = queue.flush(to: sink.write)
+                received += sink.drain().count
+            }
+        }
+        #expect(received == 1000)
+        #expect(queue.unackedEntries <= 100, "\(queue.unackedEntries) entries kept for a controller that never acknowledges")
+        let kept = UInt64(1000 - queue.unackedEntries + 1)...1000
+        #expect(queue.unackedBytes == kept.reduce(0) { $0 + line($1).count }, "the window counts exactly the lines still recorded")
+        let old = queue.ack(5)
+        #expect(old, "an ack of a forgotten seq is harmless")
+        let last = queue.ack(1000)
+        #expect(last)
+        #expect(queue.unackedBytes == 0 && queue.unackedEntries == 0)
     }
 
     @Test("a spill directory another user could enter is refused: output stays in memory and pauses at the bound")

@@ -113,6 +113,16 @@ struct CLITests {
         }
     }
 
+    @Test("slot and instance counts are bounded like --jobs: a usage error (64) naming the target, never an abort",
+          arguments: ["local:99999999999", "local:1025", "local:-1", "ssh://host.invalid/1025", "ssh://host.invalid/99999999999",
+                      "aws:257", "aws:99999999999"])
+    func hugeSlotCounts(target: String) throws {
+        let run = try automation(["run-tests", "--target", target, "--dry-run"])
+        #expect(run.status == 64, "\(target): status \(run.status), stderr \(run.stderr)")
+        #expect(run.stderr.contains("'\(target)'"), "\(target): \(run.stderr)")
+        #expect(!run.stderr.contains("Fatal error") && !run.stderr.contains("allocat"), "\(target): \(run.stderr)")
+    }
+
     @Test("a missing agent binary is the tool's failure (255) with a way out")
     func missingAgent() throws {
         let run = try automation(["exec", "--agent-binary", "/nonexistent/agent", "--", "true"])

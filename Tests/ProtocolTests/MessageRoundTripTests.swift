@@ -102,6 +102,18 @@ struct FastEncoderTests {
         }
     }
 
+    @Test("fs.read replies (a megabyte of base64 each) are written as Codable writes them, up to key order")
+    func readReplyBytes() throws {
+        for id in [UInt64?.none, 0, .max] {
+            let message = AgentMessage.reply(Reply(id: id, seq: 9, outcome: .success(.read(ReadResult(data: Data((0...255).map(UInt8.init)), size: .max)))))
+            let fast = try codec.encodeLine(message), slow = try codec.encodeWithCodable(message)
+            let fastObject = try JSONSerialization.jsonObject(with: Data(fast)) as? NSDictionary
+            let slowObject = try JSONSerialization.jsonObject(with: Data(slow)) as? NSDictionary
+            #expect(fastObject != nil && fastObject == slowObject, "\(String(decoding: fast.prefix(120), as: UTF8.self))")
+            #expect(try codec.decodeWithCodable(AgentMessage.self, Array(fast.dropLast())).get() == message)
+        }
+    }
+
     @Test("every reply and event decodes the same either way")
     func agentMessages() throws {
         var messages = Fixtures.replies.map { AgentMessage.reply(Reply(id: 3, seq: 4, outcome: $0)) }

@@ -33,7 +33,7 @@ struct PropertyTests {
             return .exec(ExecParams(argv: argv, env: env, cwd: "/" + randomString(&rng), stdin: randomBytes(&rng),
                                     timeoutMs: Bool.random(using: &rng) ? Int.random(in: 0...100_000, using: &rng) : nil))
         case 1: return .write(WriteParams(path: "/" + randomString(&rng), data: randomBytes(&rng), mode: UInt32.random(in: 0...0o7777, using: &rng)))
-        case 2: return .read(ReadParams(path: "/" + randomString(&rng), offset: Int64.random(in: 0...Int64.max, using: &rng), length: nil))
+        case 2: return .read(ReadParams(path: "/" + randomString(&rng), offset: Int64.random(in: 0...ProtocolConstants.maxFileOffset, using: &rng), length: nil))
         case 3: return .cancel(CancelParams(target: UInt64.random(in: 0...UInt64.max, using: &rng)))
         default: return .ping
         }

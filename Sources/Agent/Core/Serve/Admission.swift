@@ -12,6 +12,13 @@ final class Admission: Sendable {
         var maxUnauthenticated = 64
         /// Sessions in all, authenticated or not.
         var maxSessions = 512
+        /// Bytes all connections that have not completed their hello may
+        /// hold between them: each gets an equal share (8 MiB / 64 = 128 KiB,
+        /// ample for a hello of a few hundred bytes) and is closed beyond it.
+        var maxPreHelloBytes = 8 * 1024 * 1024
+
+        /// What one connection may send before its hello is accepted.
+        var preHelloShare: Int { maxPreHelloBytes / max(maxUnauthenticated, 1) }
     }
 
     let limits: Limits

@@ -146,6 +146,7 @@ enum Listener {
             idleTimeoutNs.store(UInt64(seconds) * 1_000_000_000, ordering: .relaxed)
             return nil
         }
+        config.preHelloLimit = admission.limits.preHelloShare
         guard let created = Session(input: fd, output: fd, config: config) else {
             ticket.release()
             close(fd)

@@ -21,6 +21,9 @@ struct OutputQueue {
     private enum Stored {
         case memory([UInt8])
         case disk(offset: Int64)
+        /// Sent, and not kept for a later connection (`keepsSentLines` off):
+        /// only its size still counts, against the window, until acknowledged.
+        case released
     }
 
     private struct Entry {
@@ -46,6 +49,19 @@ struct OutputQueue {
 
     /// Kept in memory before lines go to the spill file.
     var memoryLimit = Int.max
+    /// Whether lines handed to the connection are kept until acknowledged,
+    /// to be sent again on a resumed connection (resumable sessions). Off,
+    /// a controller that reads but never acknowledges costs no memory.
+    var keepsSentLines = false
+    /// Sent lines still counted against the window (their sizes only, with
+    /// `keepsSentLines` off) beyond which the oldest are taken as
+    /// acknowledged: a controller that reads but never acknowledges would
+    /// otherwise grow this record by an entry per reply. A controller that
+    /// acknowledges as the protocol says (every quarter window) never gets near it.
+    var maxReleasedEntries = 1 << 18
+
+    /// Events and replies not acknowledged yet, for the tests.
+    var unackedEntries: Int { entries.count - head }
     /// Where the spill file is created on first need; nil: memory only.
     var spillDirectory: String?
     var spillLimit: Int64 = 1 << 30
@@ -110,7 +126,11 @@ struct OutputQueue {
         while head < entries.count && entries[head].seq <= seq {
             let entry = entries[head]
             unackedBytes -= entry.size
-            if case .disk = entry.stored { diskEntries -= 1 } else { memoryBytes -= entry.size }
+            switch entry.stored {
+            case .disk: diskEntries -= 1
+            case .memory: memoryBytes -= entry.size
+            case .released: break
+            }
             if head >= cursor { unsentBytes -= entry.size }
             entries[head].stored = .memory([])
             head += 1
@@ -170,11 +190,32 @@ struct OutputQueue {
             case .disk(let at):
                 guard let spill else { throw SpillFile.Failure(message: "the spill file is gone") }
                 buffer.append(contentsOf: try spill.read(at: at, count: entry.size))
+            case .released:
+                throw SpillFile.Failure(message: "a line was released before it was sent")
+            }
+            if !keepsSentLines, case .memory = entry.stored {
+                entries[cursor].stored = .released
+                memoryBytes -= entry.size
             }
             unsentBytes -= entry.size
             cursor += 1
         }
+        if !keepsSentLines { forgetOldestReleased() }
         return true
+    }
+
+    /// See `maxReleasedEntries`.
+    private mutating func forgetOldestReleased() {
+        while cursor - head > maxReleasedEntries, case .released = entries[head].stored {
+            unackedBytes -= entries[head].size
+            ackedSeq = entries[head].seq
+            head += 1
+        }
+        if head > 1024 && head * 2 > entries.count {
+            entries.removeFirst(head)
+            cursor -= head
+            head = 0
+        }
     }
 
     private mutating func compactBuffer() {

@@ -7,8 +7,8 @@ extension Session {
         switch codec.decodeControllerLine(line) {
         case .failure(let failure):
             if let id = failure.id {
-                if id <= ignoreThrough { return }
-                highestRequestID = max(highestRequestID, id)
+                if let limit = ignoreThrough, id <= limit { return }
+                highestRequestID = max(highestRequestID ?? 0, id)
             }
             sendError(id: failure.id, failure.error)
             if !helloDone && config.requiredToken != nil { end = .rejected }
@@ -22,8 +22,8 @@ extension Session {
         case .success(.request(let request)):
             guard helloDone else { return rejectBeforeHello(id: request.id) }
             // Sent again by a controller that could not know it had arrived.
-            if request.id <= ignoreThrough { return }
-            highestRequestID = max(highestRequestID, request.id)
+            if let limit = ignoreThrough, request.id <= limit { return }
+            highestRequestID = max(highestRequestID ?? 0, request.id)
             handleRequest(request)
         case .success(.bye):
             guard helloDone else { return rejectBeforeHello(id: nil) }
@@ -64,6 +64,7 @@ extension Session {
             out.spillDirectory = config.spillDirectory
             out.spillLimit = config.spillLimit
             out.sessionID = sessionID
+            out.keepsSentLines = true
             table.register(sessionID, mailbox: mailbox)
         }
         send(.hello(AgentHello(
@@ -112,6 +113,7 @@ extension Session {
             let mailbox = self.mailbox
             let body = request.body, syncs = self.syncs
             fileQueue.async {
+                guard mailbox.isOpen else { return }
                 mailbox.post(.finished(id: id, outcome: FileOperations.perform(body, syncs: syncs)))
             }
         }

@@ -101,7 +101,7 @@ extension Session {
             maxLine: codec.maxLineLength,
             window: window,
             graceMs: Int(config.graceNs / 1_000_000),
-            resumed: ResumeInfo(from: handover.ack + 1, received: highestRequestID)
+            resumed: ResumeInfo(from: handover.ack + 1, received: highestRequestID ?? 0)
         )))
     }
 

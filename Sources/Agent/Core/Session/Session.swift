@@ -40,6 +40,11 @@ final class Session {
         /// Applies `agent.configure` to the agent (the listener's idle timeout):
         /// nil when applied, else why not. Absent (stdio): refused.
         var configure: ((ConfigureParams) -> ProtocolError?)?
+        /// Bytes a connection may send before its hello is accepted; nil: no
+        /// bound (stdio). The listener gives each connection an equal share of
+        /// `Admission.Limits.maxPreHelloBytes`, so that connections which never
+        /// finish a hello hold a bounded total however many there are.
+        var preHelloLimit: Int?
     }
 
     enum End {
@@ -62,9 +67,11 @@ final class Session {
     /// When a detached session gives up.
     var graceDeadline: UInt64?
     /// The highest request id read in this session (what a resume reports).
-    var highestRequestID: UInt64 = 0
-    /// After a resume, requests at or below this id were already received: ignored.
-    var ignoreThrough: UInt64 = 0
+    /// Nil until a request arrives (id 0 is a valid id).
+    var highestRequestID: UInt64?
+    /// After a resume, requests at or below this id were already received:
+    /// ignored. Nil before any resume: a first request with id 0 is answered.
+    var ignoreThrough: UInt64?
     /// Why the session ended, for a late resume.
     var endReason = "it ended"
     /// Directories made with `mkdir` `scratch`: removed when the session ends.
@@ -95,6 +102,23 @@ final class Session {
     var pendingLines: [LineFramer.Item] = []
     var pendingLineIndex = 0
     static let linesPerTurn = 16
+    /// Bytes read from the connection before its hello was accepted.
+    var preHelloBytes = 0
+    /// Unsent bytes above which no more requests are handled: the reply of
+    /// every operation (fs.read, sync, exec) waits in the output queue, and
+    /// while the controller does not read them the session does not read
+    /// its requests either, so memory stays bounded (docs/protocol.md, "Flow control").
+    static let maxPendingReplyBytes = 4 * 1024 * 1024
+    /// File operations queued for the worker at once: each may hold a
+    /// megabyte or two (a sync batch, a read chunk) until it is answered.
+    static let maxFileOpsInFlight = 8
+
+    /// Whether the next request may be handled now (see `maxPendingReplyBytes`).
+    /// Unsent bytes, not unacknowledged ones: acks arrive on the same stream,
+    /// behind the requests this would hold back.
+    var requestsOpen: Bool {
+        out.pendingBytes < Self.maxPendingReplyBytes && fileOpsInFlight.count < Self.maxFileOpsInFlight
+    }
 
     /// Process output is read only while the controller keeps up, or, while
     /// it is away, while there is room to keep the output for it.
@@ -130,7 +154,8 @@ final class Session {
             }
             watch(mailbox.wakeFD, POLLIN, .wake)
             let linesWaiting = pendingLineIndex < pendingLines.count
-            if end == nil && !linesWaiting && connected { watch(inFD, POLLIN, .input) }
+            let takeRequests = requestsOpen
+            if end == nil && !linesWaiting && connected && takeRequests { watch(inFD, POLLIN, .input) }
             if connected && out.pendingBytes > 0 { watch(outFD, POLLOUT, .output) }
             if end == nil {
                 let readOutput = outputOpen
@@ -142,7 +167,7 @@ final class Session {
                     if exec.stdinFD >= 0 && exec.stdin.pendingCount > 0 { watch(exec.stdinFD, POLLOUT, .stdin(exec.id)) }
                 }
             }
-            let timeout = linesWaiting ? 0 : pollTimeout()
+            let timeout = linesWaiting && takeRequests ? 0 : pollTimeout()
             let n = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeout) }
             if n < 0 && errno != EINTR { break }
             if n > 0 {
@@ -186,15 +211,25 @@ final class Session {
             connectionLost(.peerClosed)
             return
         }
+        if !helloDone, let limit = config.preHelloLimit {
+            preHelloBytes += n
+            if preHelloBytes > limit {
+                sendError(id: nil, ProtocolError(.tooLarge, "no hello within the first \(limit) bytes"))
+                end = .rejected
+                return
+            }
+        }
         readBuffer.withUnsafeBytes { raw in
             framer.push(UnsafeRawBufferPointer(rebasing: raw[0..<n])) { item in pendingLines.append(item) }
         }
     }
 
-    /// Handles up to `limit` of the lines read so far, in order.
+    /// Handles up to `limit` of the lines read so far, in order, while
+    /// `requestsOpen` (unless `limit` is `.max`: the connection is closing,
+    /// and what it delivered counts as received).
     func handlePendingLines(limit: Int) {
         var handled = 0
-        while pendingLineIndex < pendingLines.count && handled < limit && end == nil {
+        while pendingLineIndex < pendingLines.count && handled < limit && end == nil && (limit == .max || requestsOpen) {
             let item = pendingLines[pendingLineIndex]
             pendingLineIndex += 1
             handled += 1
@@ -296,6 +331,9 @@ final class Session {
                 refuse(handover.fd, ProtocolError(.resumeFailed, "session \(sessionID) cannot be resumed: \(endReason)"))
             }
         }
+        // Queued file operations of a session that is gone are skipped, and
+        // their results no longer kept.
+        mailbox.close()
         if connected && (end == .shutdown || end == .rejected) {
             // Best effort: let the last reply reach the controller.
             let deadline = Sys.now() + 2_000_000_000

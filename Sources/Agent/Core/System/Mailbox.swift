@@ -14,6 +14,7 @@ final class Mailbox: Sendable {
     }
 
     private let items = Mutex<[Item]>([])
+    private let closed = Atomic<Bool>(false)
     /// Read end, polled by the session; write end, poked by posters. Both
     /// close when the mailbox goes.
     private let wake: FileDescriptor
@@ -31,8 +32,18 @@ final class Mailbox: Sendable {
         poke = pipe.write
     }
 
+    /// False once the session has ended: work for it is skipped.
+    var isOpen: Bool { !closed.load(ordering: .relaxed) }
+
+    /// The session ended: later posts are dropped, and what is waiting goes.
+    func close() {
+        closed.store(true, ordering: .relaxed)
+        items.withLock { $0.removeAll() }
+    }
+
     func post(_ item: Item) {
         let wasEmpty = items.withLock { items in
+            if closed.load(ordering: .relaxed) { return false }
             items.append(item)
             return items.count == 1
         }

@@ -6,6 +6,11 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
     /// Instances launched for one run-tests invocation, which resolves them to `ssh` targets.
     case aws(AWSTarget)
 
+    /// Most slots one `local:N` or `ssh://host/N` target may ask for: the
+    /// same bound as `--jobs`. Every slot gets its own worker, scratch
+    /// directory and connection, so a larger number is a typo, not a machine.
+    public static let maxSlots = 1024
+
     /// `aws:N[:TYPE]`: N fresh instances of TYPE (default: --instance-type).
     public struct AWSTarget: Sendable, Hashable {
         /// Most instances one target may ask for (RunInstances takes 16 per call).
@@ -52,8 +57,8 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
             return
         }
         if text.hasPrefix("local:") {
-            guard let slots = Int(text.dropFirst(6)), slots > 0 else {
-                throw UsageError("target '\(text)': the slot count after local: must be a positive number")
+            guard let slots = Int(text.dropFirst(6)), (1...Self.maxSlots).contains(slots) else {
+                throw UsageError("target '\(text)': the slot count after local: must be a number from 1 to \(Self.maxSlots)")
             }
             self = .local(slots: slots)
             return
@@ -77,8 +82,8 @@ public enum TargetSpec: Sendable, Hashable, CustomStringConvertible {
         var slots: Int?
         if let slash = rest.firstIndex(of: "/") {
             let tail = rest[rest.index(after: slash)...]
-            guard tail.isEmpty || Int(tail).map({ $0 > 0 }) == true else {
-                throw UsageError("target '\(text)': after the host, /N gives the number of slots")
+            guard tail.isEmpty || Int(tail).map({ (1...Self.maxSlots).contains($0) }) == true else {
+                throw UsageError("target '\(text)': after the host, /N gives the number of slots, from 1 to \(Self.maxSlots)")
             }
             slots = tail.isEmpty ? nil : Int(tail)
             rest = rest[..<slash]
