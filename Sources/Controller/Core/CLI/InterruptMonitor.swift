@@ -44,6 +44,8 @@ final class InterruptMonitor: @unchecked Sendable {
     /// The live monitors, outermost first; the handler is installed while there is one.
     private static let live = Mutex<[InterruptMonitor]>([])
     private static let quitting = Mutex(false)
+    /// Whether a Ctrl-C has come in this process; set and read under `live`'s lock.
+    private static let interrupted = Atomic<Bool>(false)
     /// The pipe and its watcher thread, made once and kept for the process's life.
     private static let plumbing: Bool = {
         var fds: [Int32] = [-1, -1]
@@ -82,7 +84,14 @@ final class InterruptMonitor: @unchecked Sendable {
     }
 
     private static func received() {
-        let monitors = live.withLock { $0 }
+        let monitors = live.withLock { live in
+            interrupted.store(true, ordering: .relaxed)
+            return live
+        }
+        // A Ctrl-C after the last monitor stopped, once the user has interrupted: the
+        // command is finishing its exit; end it with the interrupted status (a default
+        // SIGINT here would make the exit status a signal, 2, instead of 130).
+        if monitors.isEmpty { _exit(ExitCodes.interrupted) }
         // The innermost monitor speaks for the command; outer ones act silently.
         for (index, monitor) in monitors.enumerated().reversed() {
             monitor.fire(announce: index == monitors.count - 1)
@@ -162,7 +171,8 @@ final class InterruptMonitor: @unchecked Sendable {
     func stop() {
         Self.live.withLock { live in
             live.removeAll { $0 === self }
-            if live.isEmpty { signal(SIGINT, SIG_DFL) }
+            // Once interrupted, the handler stays: see `received()`.
+            if live.isEmpty && !interrupted.load(ordering: .relaxed) { signal(SIGINT, SIG_DFL) }
         }
         let waiters = state.withLock { s in
             s.stopped = true
