@@ -172,7 +172,7 @@ final class InterruptMonitor: @unchecked Sendable {
         Self.live.withLock { live in
             live.removeAll { $0 === self }
             // Once interrupted, the handler stays: see `received()`.
-            if live.isEmpty && !interrupted.load(ordering: .relaxed) { signal(SIGINT, SIG_DFL) }
+            if live.isEmpty && !Self.interrupted.load(ordering: .relaxed) { signal(SIGINT, SIG_DFL) }
         }
         let waiters = state.withLock { s in
             s.stopped = true
