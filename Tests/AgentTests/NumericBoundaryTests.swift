@@ -140,6 +140,10 @@ struct NumericBoundaryTests {
         let agent = try RawAgent()
         _ = try #require(agent.hello())
         for (i, chunk) in Self.hugeChunks.enumerated() {
+            // A real sync begins with a scan (an apply without one is `unknown_sync`);
+            // a refused batch ends that sync, so each chunk gets a scan of its own.
+            let scan = try #require(agent.request(UInt64(50 + i), "sync.scan", #"{"root":"\#(dir)/dest"}"#))
+            #expect(scan.errorCode == nil, "\(scan)")
             let batch = Self.chunkBatch(offset: chunk.offset, total: chunk.total, data: Array("abc".utf8))
             let reply = try #require(agent.request(UInt64(10 + i), "sync.apply", #"{"root":"\#(dir)/dest","batch":"\#(batch)"}"#),
                                      "no reply to a chunk at \(chunk.offset): the agent died")
@@ -160,6 +164,9 @@ struct NumericBoundaryTests {
         try await bystander.ping()
         let attacker = try RawConnection(port: server.port)
         _ = try #require(await attacker.hello(token: server.token))
+        attacker.send(#"{"type":"request","id":4,"op":"sync.scan","params":{"root":"\#(dir)/dest"}}"#)
+        let scan = try #require(await attacker.receive(), "no reply to the scan")
+        #expect(scan.errorCode == nil && scan.id == 4, "\(scan)")
         let batch = Self.chunkBatch(offset: 1 << 63, total: (1 << 63) + 10, data: Array("abc".utf8))
         attacker.send(#"{"type":"request","id":5,"op":"sync.apply","params":{"root":"\#(dir)/dest","batch":"\#(batch)"}}"#)
         let reply = try #require(await attacker.receive(), "no reply: the agent died")
