@@ -69,6 +69,7 @@ struct SyncDestinationTests {
         let adopted = try Self.cli(work, src, to: work.root + "/plink/dest", ["--adopt"])
         #expect(adopted.status == 0 && adopted.stdout.contains("1 files sent") && adopted.stdout.contains("5 deleted"), "\(adopted.stdout) \(adopted.stderr)")
         #expect(Self.names(real) == [".automation-sync", "only"])
+        #expect(adopted.stderr.contains("DEST \(work.root)/plink/dest resolves to \(real)"), "\(adopted.stderr)")
         // Marked now: the next sync needs no --adopt.
         let again = try Self.cli(work, src, to: work.root + "/plink/dest")
         #expect(again.status == 0 && again.stdout.contains("0 files sent"), "\(again.stdout) \(again.stderr)")
