@@ -102,7 +102,7 @@ struct SyncBoundaryTests {
             }
         }
         flipper.start()
-        for i in 0..<20_000 {
+        for i in 0..<200_000 {
             try? writer.apply(.chmod(f, mode: i % 2 == 0 ? 0o644 : 0o640))
         }
         stop.value.store(true, ordering: .relaxed)
