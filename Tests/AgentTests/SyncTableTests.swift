@@ -20,6 +20,22 @@ struct SyncTableTests {
         SyncOperations.scan(SyncScanParams(root: root, inlineLimit: inlineLimit, waitMs: waitMs), syncs: syncs, home: nil, cacheDirectory: cache)
     }
 
+    @Test("without HOME the home guard takes the agent user's home from /etc/passwd")
+    func homeFromPasswd() throws {
+        let (work, _) = try Self.scratch("passwd")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let passwd = work + "/passwd"
+        let lines = "root:x:0:0:root:/root:/bin/sh\nsvc:x:1000:1000::/srv/home/svc:/bin/sh\nodd:x:1001:1001::relative:/bin/sh\nshort:x:1002\n"
+        FileManager.default.createFile(atPath: passwd, contents: Data(lines.utf8))
+        #expect(SyncOperations.passwdHome(uid: 1000, file: passwd) == "/srv/home/svc")
+        #expect(SyncOperations.passwdHome(uid: 0, file: passwd) == "/root")
+        #expect(SyncOperations.passwdHome(uid: 1001, file: passwd) == nil, "a home that is not absolute guards nothing")
+        #expect(SyncOperations.passwdHome(uid: 1002, file: passwd) == nil)
+        #expect(SyncOperations.passwdHome(uid: 4242, file: passwd) == nil)
+        // The agent's own: whatever HOME says, else this file's entry for its uid.
+        #expect(SyncOperations.home != nil)
+    }
+
     @Test("a scan of a directory this session already holds under another spelling (a linked parent) replaces that sync at once")
     func aliasedPathDoesNotBlockTheSession() throws {
         let (work, cache) = try Self.scratch("alias")

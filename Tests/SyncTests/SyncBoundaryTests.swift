@@ -153,6 +153,36 @@ struct SyncBoundaryTests {
         }
     }
 
+    @Test("the controller's reader: a FIFO where the source scan saw a file fails at once instead of blocking the send")
+    func fifoInSource() throws {
+        let work = try TreeFixture.temporary("fifo-source")
+        defer { work.remove() }
+        let dir = work.root
+        #expect(mkfifo(dir + "/f", 0o644) == 0)
+        let outcome = Outcome()
+        let reader = Thread {
+            do throws(SyncError) {
+                _ = try SourceReader(root: dir).open(SyncPath("f")!)
+                outcome.value.withLock { $0 = "opened" }
+            } catch {
+                outcome.value.withLock { $0 = "\(error.code): \(error.message)" }
+            }
+        }
+        reader.start()
+        var waited = 0  // a bounded wait for a hang: 30 s
+        while outcome.value.withLock({ $0 }) == nil && waited < 3000 {
+            usleep(10_000)
+            waited += 1
+        }
+        let result = outcome.value.withLock { $0 }
+        if result == nil {
+            close(open(dir + "/f", O_WRONLY | O_NONBLOCK))
+            Issue.record("the source reader blocked opening a FIFO")
+        }
+        while !reader.isFinished { usleep(1000) }
+        if let result { #expect(result.hasPrefix("changing") && result.contains(dir + "/f"), "\(result)") }
+    }
+
     @Test("a batch naming .automation-sync/… (the marker, the private directory) is refused and changes nothing there")
     func markerPathsInBatch() throws {
         let work = try TreeFixture.temporary("marker-batch")
