@@ -20,6 +20,13 @@ extension Sys {
         return UInt64(st.st_dev) | 1 << 63
     }
 
+    /// True when `mount` is a mount id (not the device fallback). Only then are
+    /// files compared too: on overlayfs before Linux 4.19 a file's device is
+    /// its lower layer's, while directories report the overlay's.
+    static func isMountID(_ mount: UInt64?) -> Bool {
+        mount.map { $0 & (1 << 63) == 0 } ?? false
+    }
+
     /// Sets the mode of the file or directory `name` in `dir` without ever
     /// following a link, whatever replaces the entry meanwhile: it is opened
     /// `O_PATH | O_NOFOLLOW`, checked through that descriptor (a file or a
@@ -37,7 +44,7 @@ extension Sys {
             let what = st.fileType == S_IFLNK ? "is a symbolic link (never followed)" : "is not a file or directory"
             throw SyncError(.unsafePath, "chmod \(shown): \(what)")
         }
-        if let mount, self.mount(at: handle.raw, []) != mount {
+        if let mount, st.fileType == S_IFDIR || isMountID(mount), self.mount(at: handle.raw, []) != mount {
             throw SyncError.mountPoint(shown)
         }
         guard UInt32(st.st_mode & 0o7777) != mode else { return st }

@@ -147,7 +147,7 @@ public struct TreeScanner {
         switch st.fileType {
         case S_IFREG:
             if options.exclude(path, .file) { return }
-            try checkMount(dir, name, path)  // a file can be bind-mounted too
+            if Sys.isMountID(rootMount) { try checkMount(dir, name, path) }  // a file can be bind-mounted too
             let (digest, key) = try hash(dir, name, path, st)
             seen.insert(path)
             stats.files += 1

@@ -299,7 +299,7 @@ public final class TreeWriter {
             if errno == ENOENT { return }
             throw Sys.error("remove", display)
         }
-        if st.fileType != S_IFLNK {
+        if st.fileType == S_IFDIR || (st.fileType != S_IFLNK && Sys.isMountID(rootMount)) {
             guard let mount = Sys.mount(at: dir, name) else {
                 if errno == ENOENT { return }
                 throw Sys.error("remove", display)
