@@ -52,7 +52,8 @@ enum Sys {
 
     /// Names in the directory open at `fd`, without `.` and `..`.
     static func names(_ fd: Int32, _ path: String) throws(SyncError) -> [[UInt8]] {
-        let copy = dup(fd)
+        // Close-on-exec from the start: another thread may spawn a process meanwhile.
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0, let dir = fdopendir(copy) else {
             if copy >= 0 { Glibc.close(copy) }
             throw error("opendir", path)

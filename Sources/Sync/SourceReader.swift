@@ -54,7 +54,8 @@ public final class SourceReader: @unchecked Sendable {
     /// Opens a regular file without following a symlink in its last component.
     public func open(_ path: SyncPath) throws(SyncError) -> OpenFile {
         let display = rootPath + "/" + path.description
-        guard let fd = OwnedFD.open(at: root.raw, path.bytes, O_RDONLY | O_NOFOLLOW) else { throw Sys.error("open", display) }
+        // O_NONBLOCK: a FIFO swapped in since the scan must fail below, not block the open.
+        guard let fd = OwnedFD.open(at: root.raw, path.bytes, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) else { throw Sys.error("open", display) }
         var st = stat()
         guard fstat(fd.raw, &st) == 0 else { throw Sys.error("stat", display) }
         guard st.fileType == S_IFREG else { throw SyncError(.changing, "\(display) is no longer a regular file; sync again") }

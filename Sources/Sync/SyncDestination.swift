@@ -37,7 +37,11 @@ public final class SyncDestination {
     /// one marked by an earlier sync; a populated one without the marker only with `adopt`.
     public static func begin(_ requested: String, home: String?, cacheDirectory: String?,
                              adopt: Bool, waitNs: UInt64) throws(SyncError) -> SyncDestination {
-        let root = try SyncRoot.resolve(requested, home: home)
+        try begin(SyncRoot.resolve(requested, home: home), cacheDirectory: cacheDirectory, adopt: adopt, waitNs: waitNs)
+    }
+
+    /// The same for a root resolved already (`SyncRoot.resolve`).
+    public static func begin(_ root: ResolvedRoot, cacheDirectory: String?, adopt: Bool, waitNs: UInt64) throws(SyncError) -> SyncDestination {
         let lock = try RootLock.acquire(root, waitNs: waitNs)
         let marker = try claim(root, adopt: adopt)
         // Leftovers of syncs that were killed: the lock says none of them is running.
@@ -106,6 +110,7 @@ public final class SyncDestination {
         guard !ended else { throw SyncError(.badData, "sync \(id) has ended") }
         var options = TreeScanner.Options()
         options.reservedRootNames = [SyncRoot.markerName]
+        options.refuseMountPoints = true
         let result = try TreeScanner.scan(root.fd, display: root.requested, options: options, cache: &cache)
         if let cacheFile { cache.saveIfDirty(cacheFile) }
         writer = TreeWriter(root: root.fd, path: root.requested, privateDir: privateDir, cache: cache)

@@ -17,6 +17,11 @@ public struct TreeScanner {
         /// Files modified this recently are hashed but not cached: a write in
         /// the same clock tick could otherwise go unnoticed.
         public var racyWindowNs: Int64 = 2_000_000_000
+        /// A destination's scan: an entry on another mount than the root's (a
+        /// mount point below it) fails the scan with `unsafe_path` naming it,
+        /// so that no sync deletes, changes or writes behind a mount. A source
+        /// is read across mounts.
+        public var refuseMountPoints = false
 
         public init(selection: [SyncPath]? = nil) { self.selection = selection }
     }
@@ -39,6 +44,8 @@ public struct TreeScanner {
     var entries: [ManifestEntry] = []
     var stats = Stats()
     let racyAfter: Int64
+    /// The root's mount, when `options.refuseMountPoints`.
+    var rootMount: UInt64? = nil
 
     /// Scans `root`; `cache` is updated to exactly the files seen.
     public static func scan(root: String, options: Options, cache: inout ScanCache) throws(SyncError) -> (Manifest, Stats) {
@@ -52,6 +59,7 @@ public struct TreeScanner {
     static func scan(_ fd: OwnedFD, display root: String, options: Options, cache: inout ScanCache) throws(SyncError) -> (Manifest, Stats) {
         var scanner = TreeScanner(rootPath: root, root: fd, options: options, cache: cache,
                                   racyAfter: Sys.wallClockNs() - options.racyWindowNs)
+        if options.refuseMountPoints { scanner.rootMount = Sys.mount(at: fd.raw, []) }
         if let selection = options.selection {
             for path in Set(selection).sorted() { try scanner.visitSelected(path) }
             for tree in options.extraTrees { try scanner.visitSelected(tree) }
@@ -94,6 +102,7 @@ public struct TreeScanner {
             guard let dirFD = OwnedFD.open(at: root.raw, path.bytes, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else {
                 throw Sys.error("open", display(path))
             }
+            try checkMount(dirFD.raw, [], path)
             if options.exclude(path, .directory) { return }
             seen.insert(path)
             entries.append(ManifestEntry(path: path, kind: .directory, mode: UInt32(st.st_mode)))
@@ -115,6 +124,7 @@ public struct TreeScanner {
                 guard let sub = OwnedFD.open(at: dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else {
                     throw Sys.error("open", display(child))
                 }
+                try checkMount(sub.raw, [], child)
                 seen.insert(child)
                 entries.append(ManifestEntry(path: child, kind: .directory, mode: UInt32(st.st_mode)))
                 try walk(sub.raw, child)
@@ -124,11 +134,20 @@ public struct TreeScanner {
         }
     }
 
+    /// With `refuseMountPoints`: `name` in `dir` (`dir` itself for an empty
+    /// name) is on the root's mount, or the scan fails naming it.
+    private func checkMount(_ dir: Int32, _ name: [UInt8], _ path: SyncPath) throws(SyncError) {
+        guard options.refuseMountPoints else { return }
+        guard let mount = Sys.mount(at: dir, name) else { throw Sys.error("stat", display(path)) }
+        guard mount == rootMount else { throw SyncError.mountPoint(display(path)) }
+    }
+
     /// A file or symlink named `name` in `dir`.
     private mutating func visit(_ dir: Int32, _ name: [UInt8], _ path: SyncPath, _ st: stat) throws(SyncError) {
         switch st.fileType {
         case S_IFREG:
             if options.exclude(path, .file) { return }
+            if Sys.isMountID(rootMount) { try checkMount(dir, name, path) }  // a file can be bind-mounted too
             let (digest, key) = try hash(dir, name, path, st)
             seen.insert(path)
             stats.files += 1
@@ -145,13 +164,18 @@ public struct TreeScanner {
 
     /// The file's digest, from the cache when its stat is unchanged; else read,
     /// re-stat afterwards and retry while it changes under us.
-    private mutating func hash(_ dir: Int32, _ name: [UInt8], _ path: SyncPath, _ st: stat) throws(SyncError) -> (Digest, ScanCache.Key) {
+    mutating func hash(_ dir: Int32, _ name: [UInt8], _ path: SyncPath, _ st: stat) throws(SyncError) -> (Digest, ScanCache.Key) {
         let key = ScanCache.Key(st)
         if let digest = cache.digest(for: path, key: key) { return (digest, key) }
         for _ in 0..<3 {
-            guard let fd = OwnedFD.open(at: dir, name, O_RDONLY | O_NOFOLLOW) else { throw Sys.error("open", display(path)) }
+            // O_NONBLOCK: a FIFO or device swapped in since the lstat must not block the
+            // open (nor a later read); what was opened must be the regular file lstat saw.
+            guard let fd = OwnedFD.open(at: dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY) else { throw Sys.error("open", display(path)) }
             var before = stat()
             guard fstat(fd.raw, &before) == 0 else { throw Sys.error("stat", display(path)) }
+            guard before.fileType == S_IFREG else {
+                throw SyncError(.changing, "\(display(path)) was replaced by something not a regular file while it was scanned; sync again when it is quiet")
+            }
             let digest = try Self.hashContents(fd.raw, display(path))
             var after = stat()
             guard fstat(fd.raw, &after) == 0 else { throw Sys.error("stat", display(path)) }

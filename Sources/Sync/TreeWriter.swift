@@ -10,6 +10,9 @@ import Glibc
 public final class TreeWriter {
     public let rootPath: String
     let root: OwnedFD
+    /// The mount the root is on: nothing behind another mount below it is
+    /// ever entered, deleted or changed (docs/sync.md, "Safety").
+    let rootMount: UInt64?
     /// Where temporary files go; nil: beside their file.
     private let privateDir: OwnedFD?
     private let privateDevice: UInt64?
@@ -41,6 +44,7 @@ public final class TreeWriter {
     init(root: OwnedFD, path: String, privateDir: OwnedFD?, cache: ScanCache) {
         rootPath = path
         self.root = root
+        rootMount = Sys.mount(at: root.raw, [])
         self.privateDir = privateDir
         var st = stat()
         privateDevice = privateDir.flatMap { fstat($0.raw, &st) == 0 ? UInt64(st.st_dev) : nil }
@@ -246,12 +250,10 @@ public final class TreeWriter {
         _ = withCPath(temp) { unlinkat(dir, $0, 0) }
     }
 
-    /// Never follows a symlink: chmod of a link is refused.
+    /// Never follows a symlink, even one swapped in meanwhile: chmod of a link
+    /// or of a mount point is refused.
     private func chmod(_ dir: Int32, _ name: [UInt8], _ mode: UInt32, _ path: SyncPath) throws(SyncError) {
-        guard let st = Sys.lstat(at: dir, name) else { throw Sys.error("chmod", display(path)) }
-        guard st.fileType != S_IFLNK else { throw SyncError(.unsafePath, "chmod \(display(path)): is a symbolic link") }
-        guard UInt32(st.st_mode & 0o7777) != mode else { return }
-        guard withCPath(name, { fchmodat(dir, $0, mode_t(mode), 0) }) == 0 else { throw Sys.error("chmod", display(path)) }
+        try Sys.chmodNoFollow(at: dir, name, mode, mount: rootMount, display(path))
     }
 
     /// 128 random bits: no user file has this name, and creating it is O_EXCL.
@@ -279,6 +281,9 @@ public final class TreeWriter {
                 }
                 throw Sys.error("open", "\(rootPath)/\(SyncPath.printable(walked))", errno: code)
             }
+            guard Sys.mount(at: next.raw, []) == rootMount else {
+                throw SyncError.mountPoint("\(rootPath)/\(SyncPath.printable(walked))")
+            }
             fd = next
         }
         parentCache = (parent, fd)
@@ -287,14 +292,25 @@ public final class TreeWriter {
 
     /// Removes a file, link or directory tree below `dir`, never following links
     /// and opening read-only directories as needed; a missing entry is fine.
+    /// Refused (`unsafe_path`) at a mount point: nothing on another mount than
+    /// the root's is deleted or changed (a bind mount of a data set, of $HOME).
     func removeEntry(_ dir: Int32, _ name: [UInt8], _ display: String) throws(SyncError) {
         guard let st = Sys.lstat(at: dir, name) else {
             if errno == ENOENT { return }
             throw Sys.error("remove", display)
         }
+        if st.fileType == S_IFDIR || (st.fileType != S_IFLNK && Sys.isMountID(rootMount)) {
+            guard let mount = Sys.mount(at: dir, name) else {
+                if errno == ENOENT { return }
+                throw Sys.error("remove", display)
+            }
+            guard mount == rootMount else { throw SyncError.mountPoint(display) }
+        }
         if st.fileType == S_IFDIR {
-            if st.st_mode & 0o700 != 0o700 { _ = withCPath(name) { fchmodat(dir, $0, 0o700, 0) } }
+            // Checked again through the descriptor the mode is set by: never a link, never another mount.
+            if st.st_mode & 0o700 != 0o700 { try Sys.chmodNoFollow(at: dir, name, UInt32(st.st_mode & 0o7777) | 0o700, mount: rootMount, display) }
             guard let sub = OwnedFD.open(at: dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) else { throw Sys.error("remove", display) }
+            guard Sys.mount(at: sub.raw, []) == rootMount else { throw SyncError.mountPoint(display) }
             for child in try Sys.names(sub.raw, display) {
                 try removeEntry(sub.raw, child, display + "/" + SyncPath.printable(child))
             }

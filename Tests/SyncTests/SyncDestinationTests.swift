@@ -69,6 +69,7 @@ struct SyncDestinationTests {
         let adopted = try Self.cli(work, src, to: work.root + "/plink/dest", ["--adopt"])
         #expect(adopted.status == 0 && adopted.stdout.contains("1 files sent") && adopted.stdout.contains("5 deleted"), "\(adopted.stdout) \(adopted.stderr)")
         #expect(Self.names(real) == [".automation-sync", "only"])
+        #expect(adopted.stderr.contains("DEST \(work.root)/plink/dest resolves to \(real)"), "\(adopted.stderr)")
         // Marked now: the next sync needs no --adopt.
         let again = try Self.cli(work, src, to: work.root + "/plink/dest")
         #expect(again.status == 0 && again.stdout.contains("0 files sent"), "\(again.stdout) \(again.stderr)")
@@ -95,6 +96,12 @@ struct SyncDestinationTests {
         let planted = try Self.cli(work, src, to: empty, ["--adopt"])
         #expect(planted.status == 255 && planted.stderr.contains("reserved"), "\(planted.stderr)")
         #expect(Self.names(victim).count == 5)
+        // A marker that is a plain file is refused too, and stays as it was.
+        try FileManager.default.removeItem(atPath: empty + "/.automation-sync")
+        FileManager.default.createFile(atPath: empty + "/.automation-sync", contents: Data("a user file".utf8))
+        let plain = try Self.cli(work, src, to: empty, ["--adopt"])
+        #expect(plain.status == 255 && plain.stderr.contains("reserved"), "\(plain.stderr)")
+        #expect(FileIO.readWhole(empty + "/.automation-sync", limit: 100) == Array("a user file".utf8))
     }
 
     @Test("finding 1: the home guard applies to the directory itself: HOME reached through a bind mount is refused", .enabled(if: canMount))
@@ -163,14 +170,20 @@ struct SyncDestinationTests {
         #expect(FileIO.readWhole(dst.root + "/.~sync-x", limit: 100) == Array("user file".utf8))
     }
 
-    @Test("finding 7: one sync per DEST for the whole sync: in one agent, and across agents")
+    @Test("finding 7: one sync per DEST for the whole sync, within one agent process (across agents: twoSyncsOneDestination)")
     func lockCoversTheWholeSync() async throws {
         let dst = try TreeFixture.temporary("dst")
         defer { dst.remove() }
         // In one process: the second waits for the first to end, not for its current request.
         let first = try SyncDestination.begin(dst.root, home: nil, cacheDirectory: nil, adopt: false, waitNs: 0)
         _ = try first.scan()
-        #expect(throws: SyncError.self) { _ = try SyncDestination.begin(dst.root, home: nil, cacheDirectory: nil, adopt: false, waitNs: 50_000_000) }
+        do {
+            let second = try SyncDestination.begin(dst.root, home: nil, cacheDirectory: nil, adopt: false, waitNs: 50_000_000)
+            second.end()
+            Issue.record("a second sync began while the first held DEST")
+        } catch {
+            #expect(error.code == .busy && error.message.contains(dst.root), "\(error)")
+        }
         first.end()
         let second = try SyncDestination.begin(dst.root, home: nil, cacheDirectory: nil, adopt: false, waitNs: 0)
         second.end()

@@ -9,40 +9,62 @@ import SyncCore
 /// through the descriptor the scan opened. The scan cache of each root lives
 /// in memory for the agent's lifetime and in ~/.cache/automation/sync between agents.
 enum SyncOperations {
-    static let cacheDirectory: String? = {
-        guard let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") else { return nil }
-        return home + "/.cache/automation/sync"
+    static let cacheDirectory: String? = home.map { $0 + "/.cache/automation/sync" }
+
+    /// The agent user's home: $HOME, or its entry in /etc/passwd when HOME is
+    /// unset or not absolute (the static agent cannot ask NSS), so that the
+    /// home guard never goes silently off.
+    static let home: String? = {
+        if let home = getenv("HOME").map({ String(cString: $0) }), home.hasPrefix("/") { return home }
+        return passwdHome(uid: getuid())
     }()
 
-    static var home: String? { getenv("HOME").map { String(cString: $0) } }
+    /// The home field of `uid`'s line in /etc/passwd.
+    static func passwdHome(uid: uid_t, file: String = "/etc/passwd") -> String? {
+        guard let bytes = FileIO.readWhole(file, limit: 16 << 20) else { return nil }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+            guard fields.count >= 7, let id = UInt32(String(decoding: fields[2], as: UTF8.self)), id == uid else { continue }
+            let home = String(decoding: fields[5], as: UTF8.self)
+            return home.hasPrefix("/") ? home : nil
+        }
+        return nil
+    }
 
-    static func scan(_ p: SyncScanParams, syncs: SyncTable) -> Result<ReplyBody, ProtocolError> {
+    static func scan(_ p: SyncScanParams, syncs: SyncTable, home: String? = home,
+                     cacheDirectory: String? = cacheDirectory) -> Result<ReplyBody, ProtocolError> {
         do throws(SyncError) {
             let waitNs = UInt64(max(0, min(p.waitMs ?? 0, ProtocolConstants.maxSyncWaitMs))) * 1_000_000
-            let scanned = try syncs.begin(p.root, home: home, cacheDirectory: cacheDirectory, adopt: p.adopt == true, waitNs: waitNs) { sync throws(SyncError) in
+            // The reply is built (the manifest left in a file if need be) before the
+            // sync is entered in the table: a scan that fails holds nothing.
+            return try syncs.begin(p.root, home: home, cacheDirectory: cacheDirectory, adopt: p.adopt == true, waitNs: waitNs) { sync throws(SyncError) in
                 let (manifest, stats) = try sync.scan()
-                return SyncScanReply(manifest: manifest.encoded(), entries: manifest.entries.count, hashedFiles: stats.hashedFiles,
-                                     sync: sync.id, root: sync.root.path)
+                return reply(p, manifest: manifest.encoded(), entries: manifest.entries.count, hashedFiles: stats.hashedFiles,
+                             sync: sync.id, root: sync.root.path, cacheDirectory: cacheDirectory)
             }
-            let bytes = scanned.manifest
-            let limit = p.inlineLimit ?? ProtocolConstants.maxInlineManifest
-            if bytes.count <= limit {
-                return .success(.syncScan(SyncScanResult(size: Int64(bytes.count), data: Data(bytes), path: nil, entries: scanned.entries,
-                                                         hashedFiles: scanned.hashedFiles, sync: scanned.sync, root: scanned.root)))
-            }
-            guard let cacheDirectory else {
-                return .failure(ProtocolError(.tooLarge, "the manifest of \(p.root) is \(bytes.count) bytes and HOME is unset, so there is nowhere to leave it"))
-            }
-            // One per destination (the lock keeps its syncs apart), overwritten by the next.
-            let file = "\(cacheDirectory)/\(SHA256Hasher.digest(Array(scanned.root.utf8)).hex).manifest"
-            guard FileIO.writeAtomically(file, bytes) else {
-                return .failure(ProtocolError(.ioError, "cannot write the manifest to \(file)"))
-            }
-            return .success(.syncScan(SyncScanResult(size: Int64(bytes.count), data: nil, path: file, entries: scanned.entries,
-                                                     hashedFiles: scanned.hashedFiles, sync: scanned.sync, root: scanned.root)))
         } catch {
             return .failure(protocolError(error))
         }
+    }
+
+    /// The manifest inline, or left in a file of `cacheDirectory` when larger than the controller takes inline.
+    static func reply(_ p: SyncScanParams, manifest bytes: [UInt8], entries: Int, hashedFiles: Int, sync: String, root: String,
+                      cacheDirectory: String?) -> Result<ReplyBody, ProtocolError> {
+        let limit = p.inlineLimit ?? ProtocolConstants.maxInlineManifest
+        if bytes.count <= limit {
+            return .success(.syncScan(SyncScanResult(size: Int64(bytes.count), data: Data(bytes), path: nil, entries: entries,
+                                                     hashedFiles: hashedFiles, sync: sync, root: root)))
+        }
+        guard let cacheDirectory else {
+            return .failure(ProtocolError(.tooLarge, "the manifest of \(p.root) is \(bytes.count) bytes and the agent has no home directory (HOME unset, no /etc/passwd entry), so there is nowhere to leave it"))
+        }
+        // One per destination (the lock keeps its syncs apart), overwritten by the next.
+        let file = "\(cacheDirectory)/\(SHA256Hasher.digest(Array(root.utf8)).hex).manifest"
+        guard FileIO.writeAtomically(file, bytes) else {
+            return .failure(ProtocolError(.ioError, "cannot write the manifest to \(file)"))
+        }
+        return .success(.syncScan(SyncScanResult(size: Int64(bytes.count), data: nil, path: file, entries: entries,
+                                                 hashedFiles: hashedFiles, sync: sync, root: root)))
     }
 
     static func apply(_ p: SyncApplyParams, syncs: SyncTable) -> Result<ReplyBody, ProtocolError> {

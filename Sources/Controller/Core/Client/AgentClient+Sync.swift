@@ -11,6 +11,18 @@ extension AgentClient {
         guard case .syncScan(let result) = try await call(.syncScan(params)) else {
             throw AgentClientError(.protocolViolation, "unexpected reply type for sync.scan")
         }
+        do {
+            return (try await manifest(of: result), result)
+        } catch {
+            // The scan began a sync, which holds DEST until it ends: end it now, or
+            // the destination stays locked until the session ends.
+            if result.sync != nil { try? await syncAbort(root: root, sync: result.sync) }
+            throw error
+        }
+    }
+
+    /// The manifest a scan returned inline or left in a file.
+    private func manifest(of result: SyncScanResult) async throws -> Manifest {
         let bytes: [UInt8]
         if let data = result.data {
             bytes = [UInt8](data)
@@ -26,7 +38,7 @@ extension AgentClient {
             throw AgentClientError(.protocolViolation, "sync.scan: neither data nor path in the reply")
         }
         do {
-            return (try Manifest(decoding: bytes), result)
+            return try Manifest(decoding: bytes)
         } catch {
             throw AgentClientError(.protocolViolation, "sync.scan: \(error.message)")
         }

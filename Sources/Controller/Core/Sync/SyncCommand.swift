@@ -79,6 +79,7 @@ struct SyncCommand: AsyncParsableCommand {
                             sync.adopt = adopt
                             sync.lockTimeout = .seconds(lockTimeout)
                             sync.onWaiting = { message in writeAll(2, Array("\(message)\n".utf8)) }
+                            sync.onResolved = { message in writeAll(2, Array("\(message)\n".utf8)) }
                             return (index, .success(try await sync.run(tree) { progress.update($0) }))
                         } catch {
                             return (index, .failure(error))

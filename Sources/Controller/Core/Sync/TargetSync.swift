@@ -49,6 +49,8 @@ public struct TargetSync: Sendable {
     public var lockTimeout: Duration = .seconds(600)
     /// Told once when another sync holds the destination and this one waits.
     public var onWaiting: @Sendable (String) -> Void = { _ in }
+    /// Told once when DEST resolves to another path (a link in its parents).
+    public var onResolved: @Sendable (String) -> Void = { _ in }
     var limits = BatchBuilder.Limits()
 
     public init(target: String, client: AgentClient, destination: String) {
@@ -60,6 +62,11 @@ public struct TargetSync: Sendable {
     public func run(_ source: SourceTree, progress: @escaping @Sendable (SyncProgress) -> Void = { _ in }) async throws -> SyncSummary {
         let start = ContinuousClock.now
         let (remote, scan) = try await begin()
+        var spelled = Substring(destination)
+        while spelled.count > 1 && spelled.hasSuffix("/") { spelled = spelled.dropLast() }
+        if let root = scan.root, root != spelled {
+            onResolved("\(target): DEST \(destination) resolves to \(root)")
+        }
         return try await finish(source, remote: remote, scan: scan, start: start, progress: progress)
     }
 
