@@ -38,7 +38,7 @@ let package = Package(
         // Source sync logic shared by the agent and the controller (Glibc only),
         // with a C SHA-256 block function for CPUs with the SHA extensions.
         .target(name: "CSyncSupport", path: "Sources/CSyncSupport"),
-        .target(name: "SyncCore", dependencies: ["CSyncSupport"], path: "Sources/Sync"),
+        .target(name: "SyncCore", dependencies: ["CSyncSupport", "Descriptors"], path: "Sources/Sync"),
 
         // Agent.
         .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "Descriptors", "SyncCore"], path: "Sources/Agent/Core"),

@@ -1,3 +1,4 @@
+import Descriptors
 import Glibc
 
 /// Owns one open file descriptor and closes it exactly once.
@@ -10,7 +11,7 @@ final class OwnedFD {
 
     /// Opens `name` relative to `dir` (or the working directory); nil with errno set on failure.
     static func open(at dir: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0) -> OwnedFD? {
-        let fd = withCPath(name) { p in Sys.retry { openat(dir, p, flags | O_CLOEXEC, mode) } }
+        let fd = withCPath(name) { p in Errno.retrying { openat(dir, p, flags | O_CLOEXEC, mode) } }
         return fd >= 0 ? OwnedFD(fd) : nil
     }
 }
@@ -22,17 +23,9 @@ func withCPath<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
     return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
 }
 
-/// The one place that retries EINTR and turns errno into `SyncError`.
+/// The one place that turns errno into `SyncError` (EINTR is retried by
+/// the system layer's `Errno.retrying`).
 enum Sys {
-    @inline(__always)
-    static func retry<T: SignedInteger>(_ body: () -> T) -> T {
-        while true {
-            let r = body()
-            if r == -1 && errno == EINTR { continue }
-            return r
-        }
-    }
-
     static func error(_ operation: String, _ path: String, errno code: Int32 = errno) -> SyncError {
         SyncError(.system, "\(operation) \(path): \(String(cString: strerror(code)))", errno: code)
     }

@@ -1,4 +1,5 @@
 import AgentProtocol
+import Descriptors
 import FoundationEssentials
 import Glibc
 
@@ -107,8 +108,11 @@ enum FileOperations {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Sys.error("write", path) }
         var failure: ProtocolError?
-        if !bytes.withUnsafeBytes({ Sys.writeAll(fd, $0) }) {
-            failure = Sys.error("write", path)
+        let written: Errno? = bytes.withUnsafeBytes { raw -> Errno? in
+            do throws(Errno) { try FileDescriptor.writeAll(fd, raw); return nil } catch { return error }
+        }
+        if let written {
+            failure = Sys.error("write", path, errno: written.code)
         } else if fchmod(fd, mode) != 0 {
             failure = Sys.error("chmod", path)
         } else if fsync(fd) != 0 {
@@ -140,7 +144,7 @@ enum FileOperations {
         let offset = p.offset ?? 0
         while filled < length {
             let n = buffer.withUnsafeMutableBytes { raw in
-                Sys.retrying { pread(fd, raw.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
+                Errno.retrying { pread(fd, raw.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
             }
             if n < 0 { throw Sys.error("read", p.path) }
             if n == 0 { break }

@@ -1,4 +1,5 @@
 import AgentProtocol
+import Descriptors
 import FoundationEssentials
 import Glibc
 
@@ -34,7 +35,7 @@ extension Session {
 
     func readOutput(_ exec: RunningExec, stream: OutputEvent.Stream) {
         let fd = stream == .stdout ? exec.stdoutFD : exec.stderrFD
-        let n = readBuffer.withUnsafeMutableBytes { raw in Sys.retrying { Glibc.read(fd, raw.baseAddress, raw.count) } }
+        let n = readBuffer.withUnsafeMutableBytes { raw in Errno.retrying { Glibc.read(fd, raw.baseAddress, raw.count) } }
         if n > 0 {
             let data = Data(readBuffer[0..<n])
             send(.event(Event(id: exec.id, seq: out.nextSeq(), body: .output(OutputEvent(stream: stream, data: data)))))
@@ -47,7 +48,7 @@ extension Session {
 
     func writeStdin(_ exec: RunningExec) {
         let n = exec.stdin.withPending { raw in
-            Sys.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
+            Errno.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
         }
         if n > 0 {
             for (id, result) in exec.stdin.wrote(n) { replyStdin(id, result) }

@@ -1,4 +1,5 @@
 import CAgentSupport
+import Descriptors
 import Glibc
 import Synchronization
 
@@ -78,6 +79,6 @@ enum Keeper {
         guard fd >= 0 else { return }
         var record = value
         // Four bytes to a pipe are written whole or not at all (PIPE_BUF).
-        _ = withUnsafeBytes(of: &record) { Sys.writeAll(fd, $0) }
+        _ = withUnsafeBytes(of: &record) { try? FileDescriptor.writeAll(fd, $0) }
     }
 }

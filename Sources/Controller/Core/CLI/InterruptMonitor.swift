@@ -1,3 +1,4 @@
+import Descriptors
 import Foundation
 import Glibc
 import Synchronization
@@ -56,8 +57,7 @@ final class InterruptMonitor: @unchecked Sendable {
         let thread = Thread {
             var byte: UInt8 = 0
             while true {
-                let n = Glibc.read(read, &byte, 1)
-                if n < 0 && errno == EINTR { continue }
+                let n = Errno.retrying { Glibc.read(read, &byte, 1) }
                 if n <= 0 { break }
                 InterruptMonitor.received()
             }
@@ -172,7 +172,7 @@ final class InterruptMonitor: @unchecked Sendable {
         Self.live.withLock { live in
             live.removeAll { $0 === self }
             // Once interrupted, the handler stays: see `received()`.
-            if live.isEmpty && !interrupted.load(ordering: .relaxed) { signal(SIGINT, SIG_DFL) }
+            if live.isEmpty && !Self.interrupted.load(ordering: .relaxed) { signal(SIGINT, SIG_DFL) }
         }
         let waiters = state.withLock { s in
             s.stopped = true

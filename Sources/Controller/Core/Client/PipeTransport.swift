@@ -1,3 +1,4 @@
+import Descriptors
 import Foundation
 import Glibc
 import Synchronization
@@ -27,13 +28,11 @@ public final class PipeTransport: AgentTransport, @unchecked Sendable {
             var buffer = [UInt8](repeating: 0, count: 256 * 1024)
             var failure: (any Error)?
             while true {
-                let n = buffer.withUnsafeMutableBytes { raw in Glibc.read(readFD, raw.baseAddress, raw.count) }
+                let n = buffer.withUnsafeMutableBytes { raw in Errno.retrying { Glibc.read(readFD, raw.baseAddress, raw.count) } }
                 if n > 0 {
                     buffer.withUnsafeBytes { raw in sink.transportReceived(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
-                } else if n < 0 && errno == EINTR {
-                    continue
                 } else {
-                    if n < 0 { failure = POSIXFailure("read from agent", errno) }
+                    if n < 0 { failure = Errno("read from agent", errno) }
                     break
                 }
             }
@@ -47,16 +46,11 @@ public final class PipeTransport: AgentTransport, @unchecked Sendable {
 
     public func send(_ bytes: [UInt8]) throws {
         try writeLock.withLock { closed in
-            guard !closed else { throw POSIXFailure("write to agent", EPIPE) }
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { raw in Glibc.write(writeFD, raw.baseAddress! + offset, raw.count - offset) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw POSIXFailure("write to agent", errno)
-                }
-                offset += n
+            guard !closed else { throw Errno("write to agent", EPIPE) }
+            let failure: Errno? = bytes.withUnsafeBytes { raw -> Errno? in
+                do throws(Errno) { try FileDescriptor.writeAll(writeFD, raw); return nil } catch { return error }
             }
+            if let failure { throw Errno("write to agent", failure.code) }
         }
     }
 
@@ -69,15 +63,4 @@ public final class PipeTransport: AgentTransport, @unchecked Sendable {
             }
         }
     }
-}
-
-/// A failed system call, with errno's text.
-public struct POSIXFailure: Error, CustomStringConvertible {
-    public var operation: String
-    public var code: Int32
-    public init(_ operation: String, _ code: Int32) {
-        self.operation = operation
-        self.code = code
-    }
-    public var description: String { "\(operation): \(String(cString: strerror(code)))" }
 }

@@ -1,3 +1,4 @@
+import Descriptors
 import Foundation
 import Glibc
 
@@ -6,7 +7,7 @@ import Glibc
 public enum TCPTransport {
     public static func connectSocket(host: String = "127.0.0.1", port: UInt16) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXFailure("socket", errno) }
+        guard fd >= 0 else { throw Errno("socket", errno) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -21,7 +22,7 @@ public enum TCPTransport {
         guard rc == 0 else {
             let code = errno
             close(fd)
-            throw POSIXFailure("connect \(host):\(port)", code)
+            throw Errno("connect \(host):\(port)", code)
         }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -34,7 +35,7 @@ public enum TCPTransport {
         let writeFD = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard writeFD >= 0 else {
             close(fd)
-            throw POSIXFailure("dup", errno)
+            throw Errno("dup", errno)
         }
         return PipeTransport(readFD: fd, writeFD: writeFD, shutdownOnClose: true)
     }
