@@ -45,10 +45,13 @@ enum Sys {
 
     /// Names in the directory open at `fd`, without `.` and `..`.
     static func names(_ fd: Int32, _ path: String) throws(SyncError) -> [[UInt8]] {
-        let copy = dup(fd)
-        guard copy >= 0, let dir = fdopendir(copy) else {
-            if copy >= 0 { Glibc.close(copy) }
-            throw error("opendir", path)
+        // Close-on-exec from birth, like every descriptor (no spawn meanwhile inherits it).
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw error("opendir", path) }
+        guard let dir = fdopendir(copy) else {
+            let code = errno
+            FileDescriptor(adopting: copy).closeQuietly()
+            throw error("opendir", path, errno: code)
         }
         defer { closedir(dir) }
         // The copy shares its position with `fd`: start from the top whatever read it before.

@@ -50,7 +50,7 @@ public enum LocalAgent {
         }
         let agentPID = pid
         // The transport owns our ends from here and closes each once.
-        let transport = PipeTransport(readFD: fromChild.read.release(), writeFD: toChild.write.release()) {
+        let transport = PipeTransport(read: fromChild.read, write: toChild.write) {
             var status: Int32 = 0
             _ = waitpid(agentPID, &status, 0)
         }
