@@ -1,18 +1,19 @@
 import Descriptors
 import Glibc
 
-/// Owns one open file descriptor and closes it exactly once.
+/// A descriptor shared by reference (the sync root, cached parent
+/// directories): a final class over the system layer's one owner, which
+/// closes it exactly once when the last reference goes.
 final class OwnedFD {
-    let raw: Int32
+    private let descriptor: FileDescriptor
+    var raw: Int32 { descriptor.rawValue }
 
-    init(_ raw: Int32) { self.raw = raw }
-
-    deinit { Glibc.close(raw) }
+    init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
 
     /// Opens `name` relative to `dir` (or the working directory); nil with errno set on failure.
     static func open(at dir: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0) -> OwnedFD? {
         let fd = withCPath(name) { p in Errno.retrying { openat(dir, p, flags | O_CLOEXEC, mode) } }
-        return fd >= 0 ? OwnedFD(fd) : nil
+        return fd >= 0 ? OwnedFD(FileDescriptor(adopting: fd)) : nil
     }
 }
 

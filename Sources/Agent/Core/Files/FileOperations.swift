@@ -105,8 +105,9 @@ enum FileOperations {
     static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(ProtocolError) {
         let dir = parentDirectory(path)
         let temp = "\(dir)/.\(path.split(separator: "/").last ?? "file").tmp-\(randomHex(bytes: 6))"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Sys.error("write", path) }
+        let file: FileDescriptor
+        do { file = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: mode) } catch { throw Sys.error("write", path, errno: error.code) }
+        let fd = file.rawValue
         var failure: ProtocolError?
         let written: Errno? = bytes.withUnsafeBytes { raw -> Errno? in
             do throws(Errno) { try FileDescriptor.writeAll(fd, raw); return nil } catch { return error }
@@ -118,23 +119,19 @@ enum FileOperations {
         } else if fsync(fd) != 0 {
             failure = Sys.error("fsync", path)
         }
-        close(fd)
+        file.closeQuietly()
         if failure == nil && rename(temp, path) != 0 { failure = Sys.error("rename", path) }
         if let failure {
             unlink(temp)
             throw failure
         }
-        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
-        }
+        _ = try? FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY).closeAfter { fsync($0.rawValue) }
     }
 
     static func read(_ p: ReadParams) throws(ProtocolError) -> ReadResult {
-        let fd = open(p.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Sys.error("read", p.path) }
-        defer { close(fd) }
+        let file: FileDescriptor
+        do { file = try FileDescriptor.open(p.path, O_RDONLY) } catch { throw Sys.error("read", p.path, errno: error.code) }
+        let fd = file.rawValue
         var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else { throw Sys.error("stat", p.path) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw Sys.error("read", p.path, errno: EISDIR) }
