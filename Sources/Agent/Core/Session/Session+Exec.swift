@@ -42,7 +42,7 @@ extension Session {
             return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-        if stream == .stdout { Sys.close(&exec.stdoutFD) } else { Sys.close(&exec.stderrFD) }
+        if stream == .stdout { exec.closeStdout() } else { exec.closeStderr() }
         completeIfDone(exec)
     }
 
@@ -52,7 +52,7 @@ extension Session {
         }
         if n > 0 {
             for (id, result) in exec.stdin.wrote(n) { replyStdin(id, result) }
-            if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
+            if exec.stdin.wantsClose { exec.closeStdin() }
             return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
@@ -84,12 +84,12 @@ extension Session {
             stdinRequests.remove(id)
             return sendError(id: id, error)
         }
-        if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
+        if exec.stdin.wantsClose { exec.closeStdin() }
     }
 
     /// Closes the process's stdin and answers every request still waiting on it.
     func finishStdin(_ exec: RunningExec) {
-        Sys.close(&exec.stdinFD)
+        exec.closeStdin()
         for (id, result) in exec.stdin.discard() { replyStdin(id, result) }
     }
 
@@ -125,8 +125,8 @@ extension Session {
                 return
             }
             exec.drainUntil = nil
-            Sys.close(&exec.stdoutFD)
-            Sys.close(&exec.stderrFD)
+            exec.closeStdout()
+            exec.closeStderr()
             completeIfDone(exec)
         }
     }
