@@ -1,17 +1,19 @@
+import Descriptors
 import Glibc
 
-/// Owns one open file descriptor and closes it exactly once.
+/// A descriptor shared by reference (the sync root, cached parent
+/// directories): a final class over the system layer's one owner, which
+/// closes it exactly once when the last reference goes.
 final class OwnedFD {
-    let raw: Int32
+    private let descriptor: FileDescriptor
+    var raw: Int32 { descriptor.rawValue }
 
-    init(_ raw: Int32) { self.raw = raw }
-
-    deinit { Glibc.close(raw) }
+    init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
 
     /// Opens `name` relative to `dir` (or the working directory); nil with errno set on failure.
     static func open(at dir: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0) -> OwnedFD? {
-        let fd = withCPath(name) { p in Sys.retry { openat(dir, p, flags | O_CLOEXEC, mode) } }
-        return fd >= 0 ? OwnedFD(fd) : nil
+        let fd = withCPath(name) { p in Errno.retrying { openat(dir, p, flags | O_CLOEXEC, mode) } }
+        return fd >= 0 ? OwnedFD(FileDescriptor(adopting: fd)) : nil
     }
 }
 
@@ -22,17 +24,9 @@ func withCPath<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
     return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
 }
 
-/// The one place that retries EINTR and turns errno into `SyncError`.
+/// The one place that turns errno into `SyncError` (EINTR is retried by
+/// the system layer's `Errno.retrying`).
 enum Sys {
-    @inline(__always)
-    static func retry<T: SignedInteger>(_ body: () -> T) -> T {
-        while true {
-            let r = body()
-            if r == -1 && errno == EINTR { continue }
-            return r
-        }
-    }
-
     static func error(_ operation: String, _ path: String, errno code: Int32 = errno) -> SyncError {
         SyncError(.system, "\(operation) \(path): \(String(cString: strerror(code)))", errno: code)
     }
@@ -52,11 +46,13 @@ enum Sys {
 
     /// Names in the directory open at `fd`, without `.` and `..`.
     static func names(_ fd: Int32, _ path: String) throws(SyncError) -> [[UInt8]] {
-        // Close-on-exec from the start: another thread may spawn a process meanwhile.
+        // Close-on-exec from birth, like every descriptor (no spawn meanwhile inherits it).
         let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard copy >= 0, let dir = fdopendir(copy) else {
-            if copy >= 0 { Glibc.close(copy) }
-            throw error("opendir", path)
+        guard copy >= 0 else { throw error("opendir", path) }
+        guard let dir = fdopendir(copy) else {
+            let code = errno
+            FileDescriptor(adopting: copy).closeQuietly()
+            throw error("opendir", path, errno: code)
         }
         defer { closedir(dir) }
         // The copy shares its position with `fd`: start from the top whatever read it before.

@@ -1,3 +1,4 @@
+import Descriptors
 import Glibc
 import Synchronization
 
@@ -36,7 +37,7 @@ public final class RootLock {
         guard held.withLock({ $0.insert(identity).inserted }) else { return false }
         // Another agent (another process): flock. A file system without flock
         // (EINVAL, ENOLCK, EBADF on NFS for a read-only descriptor) keeps the in-agent lock only.
-        if Sys.retry({ flock(root.fd.raw, LOCK_EX | LOCK_NB) }) != 0 && errno == EWOULDBLOCK {
+        if Errno.retrying({ flock(root.fd.raw, LOCK_EX | LOCK_NB) }) != 0 && errno == EWOULDBLOCK {
             _ = held.withLock { $0.remove(identity) }
             return false
         }

@@ -1,3 +1,4 @@
+import Descriptors
 import Glibc
 
 /// Applies `SyncAction`s below a root directory. Every path is opened one
@@ -94,7 +95,7 @@ public final class TreeWriter {
         case .file(_, let mode, let data):
             let (tempDir, temp, fd) = try createTemp(beside: dir, path)
             let digest = data.withUnsafeBytes { SHA256Hasher.digest($0) }
-            guard data.withUnsafeBytes({ FileIO.writeAll(fd.raw, $0) }) else {
+            guard (try? data.withUnsafeBytes({ try FileDescriptor.writeAll(fd.raw, $0) })) != nil else {
                 let failure = Sys.error("write", display(path))
                 unlinkTemp(tempDir.raw, temp)
                 throw failure
@@ -135,7 +136,7 @@ public final class TreeWriter {
         var written = 0
         while written < c.data.count {
             let n = c.data.withUnsafeBytes { raw in
-                Sys.retry { pwrite(upload.fd.raw, raw.baseAddress! + written, raw.count - written, off_t(c.offset) + off_t(written)) }
+                Errno.retrying { pwrite(upload.fd.raw, raw.baseAddress! + written, raw.count - written, off_t(c.offset) + off_t(written)) }
             }
             guard n > 0 else {
                 let failure = Sys.error("write", display(c.path))
@@ -220,9 +221,9 @@ public final class TreeWriter {
         defer { buffer.deallocate() }
         var offset: off_t = 0
         while true {
-            let n = Sys.retry { pread(fd.raw, buffer.baseAddress!, buffer.count, offset) }
+            let n = Errno.retrying { pread(fd.raw, buffer.baseAddress!, buffer.count, offset) }
             if n == 0 { break }
-            guard n > 0, FileIO.writeAll(out.raw, UnsafeRawBufferPointer(rebasing: buffer[0..<n])) else {
+            guard n > 0, (try? FileDescriptor.writeAll(out.raw, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil else {
                 let failure = Sys.error("write", display(path))
                 unlinkTemp(dir.raw, temp)
                 throw failure

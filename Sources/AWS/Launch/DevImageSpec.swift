@@ -1,4 +1,5 @@
 import Foundation
+import LibCrypto
 
 /// Everything that shapes a dev image, and its fingerprint: the SHA-256 of a
 /// canonical encoding (JSON with sorted keys, no insignificant whitespace,
@@ -42,6 +43,6 @@ public struct DevImageSpec: Sendable, Codable, Equatable {
 
     /// 64 lowercase hex digits.
     public func fingerprint() throws -> String {
-        Digest.hex(Digest.sha256(try canonicalEncoding()))
+        SHA256.hash(try canonicalEncoding()).hexString
     }
 }

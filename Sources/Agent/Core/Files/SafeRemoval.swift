@@ -132,8 +132,9 @@ enum SafeRemoval {
         let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0 else { throw Sys.error("remove", path) }
         guard let dir = fdopendir(copy) else {
-            close(copy)
-            throw Sys.error("remove", path)
+            let code = errno
+            FileDescriptor(adopting: copy).closeQuietly()
+            throw Sys.error("remove", path, errno: code)
         }
         defer { closedir(dir) }
         var names: [String] = []

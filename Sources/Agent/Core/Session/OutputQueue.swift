@@ -1,3 +1,4 @@
+import Descriptors
 import Glibc
 
 /// What the session owes the controller: bytes waiting to be written, and
@@ -168,7 +169,7 @@ struct OutputQueue {
                 }
             }
             let n = buffer.withUnsafeBytes { raw in
-                Sys.retrying { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
+                Errno.retrying { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
             }
             if n > 0 {
                 offset += n

@@ -1,4 +1,5 @@
 import AgentProtocol
+import Descriptors
 import FoundationEssentials
 import Glibc
 
@@ -34,24 +35,24 @@ extension Session {
 
     func readOutput(_ exec: RunningExec, stream: OutputEvent.Stream) {
         let fd = stream == .stdout ? exec.stdoutFD : exec.stderrFD
-        let n = readBuffer.withUnsafeMutableBytes { raw in Sys.retrying { Glibc.read(fd, raw.baseAddress, raw.count) } }
+        let n = readBuffer.withUnsafeMutableBytes { raw in Errno.retrying { Glibc.read(fd, raw.baseAddress, raw.count) } }
         if n > 0 {
             let data = Data(readBuffer[0..<n])
             send(.event(Event(id: exec.id, seq: out.nextSeq(), body: .output(OutputEvent(stream: stream, data: data)))))
             return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-        if stream == .stdout { Sys.close(&exec.stdoutFD) } else { Sys.close(&exec.stderrFD) }
+        if stream == .stdout { exec.closeStdout() } else { exec.closeStderr() }
         completeIfDone(exec)
     }
 
     func writeStdin(_ exec: RunningExec) {
         let n = exec.stdin.withPending { raw in
-            Sys.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
+            Errno.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
         }
         if n > 0 {
             for (id, result) in exec.stdin.wrote(n) { replyStdin(id, result) }
-            if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
+            if exec.stdin.wantsClose { exec.closeStdin() }
             return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
@@ -83,12 +84,12 @@ extension Session {
             stdinRequests.remove(id)
             return sendError(id: id, error)
         }
-        if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
+        if exec.stdin.wantsClose { exec.closeStdin() }
     }
 
     /// Closes the process's stdin and answers every request still waiting on it.
     func finishStdin(_ exec: RunningExec) {
-        Sys.close(&exec.stdinFD)
+        exec.closeStdin()
         for (id, result) in exec.stdin.discard() { replyStdin(id, result) }
     }
 
@@ -124,8 +125,8 @@ extension Session {
                 return
             }
             exec.drainUntil = nil
-            Sys.close(&exec.stdoutFD)
-            Sys.close(&exec.stderrFD)
+            exec.closeStdout()
+            exec.closeStderr()
             completeIfDone(exec)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Descriptors
 import Foundation
 import Logging
 import SSH
@@ -36,16 +37,8 @@ enum CommandRunner {
     }
 }
 
-/// Writes all bytes to a descriptor (stdout/stderr), retrying short writes.
+/// Writes all bytes to a descriptor (stdout/stderr) with the system layer's
+/// `writeAll`; a failed write (a closed terminal) is dropped.
 func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) {
-    let array = Array(bytes)
-    var offset = 0
-    while offset < array.count {
-        let n = array.withUnsafeBytes { raw in write(fd, raw.baseAddress! + offset, raw.count - offset) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return
-        }
-        offset += n
-    }
+    _ = Array(bytes).withUnsafeBytes { try? FileDescriptor.writeAll(fd, $0) }
 }
