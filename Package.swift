@@ -9,6 +9,7 @@ import PackageDescription
 //   SSH            – owning Swift layer over libssh2
 //   AWS            – SigV4 (libcrypto), HTTP (libcurl), EC2/IAM/SSM/STS
 //   AutomationKit  – the controller: CLI commands, targets, agent client
+//   TestSupport    – helpers shared by the test targets (not shipped)
 let package = Package(
     name: "automation",
     platforms: [.macOS(.v15)],
@@ -77,13 +78,18 @@ let package = Package(
             path: "Benchmarks/sync/Bench"
         ),
 
+        // Shared test helpers (the CI/fixture gate, SplitMix64, the built binaries,
+        // bounded waits): one copy that every test target uses, not a product.
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
+
         // Tests. Integration tests run the built executables and real sshd / moto.
-        .testTarget(name: "ProtocolTests", dependencies: ["AgentProtocol"]),
-        .testTarget(name: "AgentTests", dependencies: ["AgentCore", "AgentProtocol", "AutomationKit"]),
-        .testTarget(name: "ControllerTests", dependencies: ["AutomationKit", "AgentProtocol"]),
-        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling"]),
-        .testTarget(name: "SyncTests", dependencies: ["SyncCore", "AutomationKit", "AgentProtocol", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "AutomationKit", "SyncCore"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "AutomationKit"]),
+        .testTarget(name: "ProtocolTests", dependencies: ["TestSupport", "AgentProtocol"]),
+        .testTarget(name: "AgentTests", dependencies: ["TestSupport", "AgentCore", "AgentProtocol", "AutomationKit"]),
+        .testTarget(name: "ControllerTests", dependencies: ["TestSupport", "AutomationKit", "AgentProtocol"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["TestSupport", "Scheduling"]),
+        .testTarget(name: "SyncTests", dependencies: ["TestSupport", "SyncCore", "AutomationKit", "AgentProtocol", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "SSHTests", dependencies: ["TestSupport", "SSH", "AutomationKit", "SyncCore"]),
+        .testTarget(name: "AWSTests", dependencies: ["TestSupport", "AWS", "AutomationKit"]),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
     ]
 )

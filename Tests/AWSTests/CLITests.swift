@@ -1,17 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `automation` binary: what a user sees on stdout, stderr and in the exit code.
 enum CLI {
-    static var binary: URL? {
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [dir.appendingPathComponent("automation"), dir.deletingLastPathComponent().appendingPathComponent("automation")]
-        where FileManager.default.isExecutableFile(atPath: candidate.path) {
-            return candidate
-        }
-        return nil
-    }
-
     struct Result {
         let status: Int32
         let stdout: String
@@ -19,9 +11,8 @@ enum CLI {
     }
 
     static func run(_ arguments: [String], environment: [String: String]) throws -> Result {
-        guard let binary else { throw FixtureError(description: "the automation executable is not built next to the tests; run swift build first") }
         let p = Process()
-        p.executableURL = binary
+        p.executableURL = URL(fileURLWithPath: try BuiltProducts.automation())
         p.arguments = arguments
         p.environment = environment
         let out = Pipe(), err = Pipe()
@@ -65,7 +56,7 @@ struct CLITests {
     }
 
     @Test("invalid credentials: the AWS error code and where the keys came from",
-          .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+          .requires(Fixtures.moto))
     func invalidCredentials() async throws {
         let home = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: home) }
@@ -79,7 +70,7 @@ struct CLITests {
     }
 
     @Test("whoami, launch, terminate --dry-run, purge and purge --dry-run end to end",
-          .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+          .requires(Fixtures.moto))
     func launchTerminatePurge() async throws {
         let home = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: home) }
@@ -125,7 +116,7 @@ struct CLITests {
     }
 
     @Test("aws launch --spot: spot short by one, the rest on demand, each line says which and at what price; --json too",
-          .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+          .requires(Fixtures.moto))
     func launchSpot() async throws {
         let home = try Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: home) }

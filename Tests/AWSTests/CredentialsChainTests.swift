@@ -1,6 +1,7 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// The credential chain on fixture config files, as boto3 and the AWS CLI resolve it.
 @Suite("Credential chain")
@@ -165,7 +166,7 @@ struct CredentialsChainTests {
     }
 }
 
-@Suite("Credential chain against local servers", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("Credential chain against local servers", .requires(Fixtures.moto))
 struct CredentialsChainServerTests {
     @Test("role_arn + source_profile assumes the role through STS")
     func assumeRole() async throws {
@@ -207,7 +208,7 @@ struct CredentialsChainServerTests {
 
     @Test("container credentials and IMDSv2 are used when nothing else is configured")
     func metadataServices() async throws {
-        guard Fixtures.python3 != nil else { throw FixtureError(description: Fixtures.missingMoto) }
+        guard Fixtures.python3 != nil else { throw FixtureError(description: Fixtures.moto.reason) }
         let server = try await ServerProcess.start(script: "metadata-server.py")
         defer { server.stop() }
         let home = try CredentialsChainTests.Home()

@@ -2,10 +2,11 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// `automation bootstrap-linux-dev --distros` through the built binary: an image
 /// tagged with the fingerprint the CLI computes is reused without launching anything.
-@Suite("bootstrap-linux-dev --distros CLI against moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("bootstrap-linux-dev --distros CLI against moto", .requires(Fixtures.moto))
 struct DevImageCLITests {
     @Test("an image with the matching fingerprint is reused: printed, and no instance launched")
     func reusesMatchingImage() async throws {
@@ -44,7 +45,7 @@ struct DevImageCLITests {
             // builder, which moto's instances are not; --wait-timeout bounds the attempt).
             // The build goes as far as connecting: with the agent that ships (a dynamically linked one is refused before launch).
             var buildEnv = env
-            buildEnv["AUTOMATION_AGENT_BINARY"] = try AgentBinary.locate()
+            buildEnv["AUTOMATION_AGENT_BINARY"] = try BuiltProducts.agent()
             let other = try CLI.run(["bootstrap-linux-dev", "--distros", "debian12", "--wait-timeout", "3s", "--ssh-timeout", "1", "--hg-version", "7.1"] + flags,
                                     environment: buildEnv)
             #expect(other.status == 255, "\(other.stdout) \(other.stderr)")

@@ -3,11 +3,12 @@
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// Dev images against moto, with the builder's bootstrap run for real on a
 /// stock Debian 12 host through the agent (Support/BuilderHost.swift).
 @Suite("Dev images against moto", .serialized,
-       .enabled(if: Fixtures.runMotoTests && BuilderHost.ready, "needs moto, root, debootstrap, sshd and AUTOMATION_AGENT_BINARY"))
+       .requires(Fixtures.moto), .requires(BuilderHost.requirement))
 struct DevImageTests {
     static func script(_ body: String) -> RemoteScript {
         RemoteScript(name: "bootstrap.sh", text: "#!/bin/sh\nset -eu\n\(body)\necho 'bootstrap: done'\n")
@@ -100,11 +101,8 @@ struct DevImageTests {
             let builder = try Self.builder(a, host: host, state: dir, script: Self.script("touch /root/started; sleep 600; touch /root/finished"))
             let work = Task { try await builder.ensure(try Distro.named("debian12"), prefix: nil, interrupts: nil) }
             // Hang detector only: the script starts within seconds.
-            let deadline = Date().addingTimeInterval(300)
-            while !FileManager.default.fileExists(atPath: host.written("/root/started").path) && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            try #require(FileManager.default.fileExists(atPath: host.written("/root/started").path), "the script never started")
+            try #require(await eventually(within: 300) { FileManager.default.fileExists(atPath: host.written("/root/started").path) },
+                         "the script never started")
             #expect(try await Self.liveInstances(a).count == 1, "the builder is running while the script runs")
             work.cancel()
             let result = await work.result
@@ -135,10 +133,7 @@ struct DevImageTests {
             let slow = try Self.builder(a, host: host, state: dir,
                                         script: Self.script("mkdir -p /root/started; touch /root/started/$$; sleep 600"))
             let work = Task { try await BootstrapLinuxDevCommand.ensureAll(slow, distros, parallel: true, interrupts: nil) }
-            let deadline = Date().addingTimeInterval(300)
-            while host.written(in: "/root/started").count < 2 && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            _ = await eventually(within: 300) { host.written(in: "/root/started").count >= 2 }
             try #require(host.written(in: "/root/started").count == 2, "both scripts should be running")
             #expect(try await Self.liveInstances(a).count == 2)
             work.cancel()

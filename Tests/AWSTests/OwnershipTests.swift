@@ -1,9 +1,10 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// Launch, terminate, purge and gc against moto: tags, namespaces and local records.
-@Suite("Ownership and cleanup against moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("Ownership and cleanup against moto", .requires(Fixtures.moto))
 struct OwnershipTests {
     let cidr = "198.51.100.7/32"
 

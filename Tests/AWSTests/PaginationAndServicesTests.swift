@@ -1,9 +1,10 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// Every EC2, IAM and SSM call used, and pagination across pages, against moto.
-@Suite("EC2, IAM and SSM calls against moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("EC2, IAM and SSM calls against moto", .requires(Fixtures.moto))
 struct PaginationAndServicesTests {
     @Test("DescribeInstances follows NextToken across pages")
     func ec2Pagination() async throws {

@@ -1,9 +1,10 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// Throttling, 5xx and silence, injected by deploy/aws/fault-proxy.py in front of moto.
-@Suite("Retries and timeouts", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("Retries and timeouts", .requires(Fixtures.moto))
 struct RetryAndTimeoutTests {
     func requests(_ proxy: ServerProcess) async throws -> Int {
         let response = try await HTTPClient().send(HTTPRequest(method: "GET", url: proxy.endpoint + "/__count"))

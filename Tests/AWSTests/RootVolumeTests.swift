@@ -1,10 +1,11 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// `--root-volume-size` resizes the image's own root volume, whatever its device name;
 /// `--workdir-volume-size` adds the empty disk prepare-workdir puts /hgwork on.
-@Suite("Root and workdir volumes against moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("Root and workdir volumes against moto", .requires(Fixtures.moto))
 struct RootVolumeTests {
     @Test("the block device mapping names the image's RootDeviceName (/dev/xvda on Debian, /dev/sda1 on Ubuntu)",
           arguments: [("debian12", "/dev/xvda"), ("ubuntu24.04", "/dev/sda1")])

@@ -1,7 +1,8 @@
 @testable import AWS
 import Testing
+import TestSupport
 
-@Suite("STS against moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("STS against moto", .requires(Fixtures.moto))
 struct STSTests {
     @Test("GetCallerIdentity through our HTTP client and signer")
     func callerIdentity() async throws {

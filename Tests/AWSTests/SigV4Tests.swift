@@ -1,6 +1,7 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// One signing input, given to both our signer and botocore's.
 struct SigningCase: Codable {
@@ -17,7 +18,7 @@ struct SigningCase: Codable {
     var timestamp = "20261126T073000Z"
 }
 
-@Suite("SigV4 matches botocore", .enabled(if: Fixtures.isCI || Fixtures.motoAvailable, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("SigV4 matches botocore", .requires(Fixtures.moto))
 struct SigV4Tests {
     static let cases: [(String, SigningCase)] = {
         var list: [(String, SigningCase)] = [("plain EC2 query POST", SigningCase())]

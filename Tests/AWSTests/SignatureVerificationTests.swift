@@ -1,11 +1,12 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// moto checks SigV4 signatures only after INITIAL_NO_AUTH_ACTION_COUNT unauthenticated calls;
 /// after that, only real IAM users' keys with the right secret work. This proves our signer
 /// end to end on EC2 (regional), IAM (global, us-east-1) and STS requests.
-@Suite("Signatures verified by moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("Signatures verified by moto", .requires(Fixtures.moto))
 struct SignatureVerificationTests {
     @Test("valid keys pass moto's signature check; a wrong secret and an unknown key are refused with AWS's codes")
     func motoChecksOurSignatures() async throws {

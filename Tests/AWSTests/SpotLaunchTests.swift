@@ -1,11 +1,12 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// `--spot` launches against moto: instant EC2 Fleets from a per-run launch template, the
 /// on-demand fallback (capacity withheld by deploy/aws/fault-proxy.py), and cleanup of the
 /// templates an interrupted launch leaves.
-@Suite("Spot launches through EC2 Fleet against moto", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("Spot launches through EC2 Fleet against moto", .requires(Fixtures.moto))
 struct SpotLaunchTests {
     let cidr = "198.51.100.7/32"
     let spot = SpotLaunch(instanceTypes: ["t3.micro", "t3a.micro"])

@@ -1,9 +1,10 @@
 @testable import AWS
 import Foundation
 import Testing
+import TestSupport
 
 /// TLS verification and proxy variables, through the real libcurl transport.
-@Suite("HTTPS and proxies", .enabled(if: Fixtures.runMotoTests, Comment(rawValue: Fixtures.missingMoto)))
+@Suite("HTTPS and proxies", .requires(Fixtures.moto))
 struct TransportTests {
     /// A self-signed certificate for 127.0.0.1 made with the openssl command.
     static func certificate(in dir: URL) throws -> (cert: String, key: String) {

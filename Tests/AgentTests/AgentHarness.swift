@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// Starts the real agent binary for tests.
 enum AgentHarness {
@@ -12,13 +13,9 @@ enum AgentHarness {
         return logger
     }
 
-    static func binary() throws -> String {
-        try AgentBinary.locate()
-    }
-
     /// A session with a fresh `automation-agent --stdio`.
     static func connect() async throws -> AgentClient {
-        try await LocalAgent.connect(binary: try binary(), logger: logger)
+        try await LocalAgent.connect(binary: try BuiltProducts.agent(), logger: logger)
     }
 
     static func withAgent<T>(_ body: (AgentClient) async throws -> T) async throws -> T {
@@ -45,26 +42,6 @@ enum AgentHarness {
         guard let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
-    }
-
-    /// Polls a condition for up to `seconds` (for process teardown, not for timing).
-    static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
-
-    /// `eventually` for an async condition.
-    static func eventuallyAsync(_ seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return await condition()
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 
 /// The controller's side of resume: an `AgentClient` whose connection is cut
 /// under it reconnects to the same `automation-agent serve` and carries on;
@@ -70,7 +71,7 @@ struct ClientResumeTests {
         #expect(lines.count == 300_000)
         #expect(lines == (1...300_000).map { Substring(String($0)) }, "output lost, duplicated or reordered")
         // The note comes from the reconnecting task, possibly a moment after the output.
-        #expect(await AgentHarness.eventually { links.reconnects.load(ordering: .relaxed) == 1 })
+        #expect(await eventually(within: 10) { links.reconnects.load(ordering: .relaxed) == 1 })
         #expect(text(try await client.run(.shell("echo after")).stdout) == "after\n")
     }
 
@@ -94,7 +95,7 @@ struct ClientResumeTests {
             try await c
         }
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "1\n2\n3\n", "a request ran twice or not at all")
-        #expect(await AgentHarness.eventually { links.reconnects.load(ordering: .relaxed) == 3 })
+        #expect(await eventually(within: 10) { links.reconnects.load(ordering: .relaxed) == 3 })
     }
 
     @Test("an agent that is gone fails the session's calls with a transport error once the bound has passed")
@@ -126,10 +127,10 @@ struct ClientResumeTests {
         let client = try await connect(server, links)
         let pidFile = dir + "/pid"
         _ = try client.exec(.shell("echo $$ > \(pidFile); exec sleep 1000"))
-        #expect(await AgentHarness.eventually { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
+        #expect(await eventually(within: 10) { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
         let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         client.close()
-        #expect(await AgentHarness.eventually(30) { !AgentHarness.isAlive(pid) }, "the process waited for the grace period")
+        #expect(await eventually(within: 30) { !AgentHarness.isAlive(pid) }, "the process waited for the grace period")
     }
 
     @Test("backoff grows from 0.1 s to at most 2 s, with jitter in its upper half")

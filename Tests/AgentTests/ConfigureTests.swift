@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `agent.configure` (issue 21, finding 9): `--agent-idle-timeout` reaches an
 /// agent that is already running instead of being silently ignored.
@@ -16,7 +17,7 @@ struct ConfigureTests {
         try await client.ping()
         #expect(server.process.isRunning, "the agent must not exit while a session is open")
         client.close()
-        let exited = await AgentHarness.eventually(60) { !server.process.isRunning }
+        let exited = await eventually(within: 60) { !server.process.isRunning }
         #expect(exited, "the agent kept its 600 s idle timeout")
     }
 

@@ -2,6 +2,7 @@ import AgentProtocol
 import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("exec through the real agent", .timeLimit(.minutes(5)))
 struct ExecTests {
@@ -134,7 +135,7 @@ struct ExecTests {
             #expect(run.result.timedOut)
             #expect(run.result.signal == SIGTERM)
             let grandchild = try #require(Int32(text(run.stdout).trimmingCharacters(in: .whitespacesAndNewlines)))
-            #expect(await AgentHarness.eventually { !AgentHarness.isAlive(grandchild) }, "sleep \(grandchild) survived")
+            #expect(await eventually(within: 10) { !AgentHarness.isAlive(grandchild) }, "sleep \(grandchild) survived")
         }
     }
 
@@ -151,7 +152,7 @@ struct ExecTests {
             while try await iterator.next() != nil {}
             let result = try await call.result()
             #expect(result.cancelled)
-            #expect(await AgentHarness.eventually { !AgentHarness.isAlive(grandchild) }, "grandchild \(grandchild) survived cancel")
+            #expect(await eventually(within: 10) { !AgentHarness.isAlive(grandchild) }, "grandchild \(grandchild) survived cancel")
         }
     }
 
@@ -184,7 +185,7 @@ struct ExecTests {
         let first = try #require(try await iterator.next())
         let pid = try #require(Int32(String(decoding: first.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         agent.close()
-        #expect(await AgentHarness.eventually { !AgentHarness.isAlive(pid) })
+        #expect(await eventually(within: 10) { !AgentHarness.isAlive(pid) })
         await #expect(throws: AgentClientError.self) { try await call.result() }
     }
 }

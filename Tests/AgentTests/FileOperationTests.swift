@@ -2,6 +2,7 @@ import AgentProtocol
 import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("fs operations through the real agent", .timeLimit(.minutes(5)))
 struct FileOperationTests {
@@ -111,7 +112,7 @@ struct FileOperationTests {
         if getuid() == 0 {
             let setpriv = "/usr/bin/setpriv"
             try #require(FileManager.default.isExecutableFile(atPath: setpriv), "setpriv (util-linux) is needed to drop privileges")
-            client = try await LocalAgent.connect(command: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", try AgentHarness.binary()], logger: AgentHarness.logger)
+            client = try await LocalAgent.connect(command: [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", try BuiltProducts.agent()], logger: AgentHarness.logger)
         } else {
             client = try await AgentHarness.connect()
         }

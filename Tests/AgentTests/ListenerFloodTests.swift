@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// Issue 12: ~340 connections that never sent a token killed the agent
 /// (EMFILE in a new session thread). The listener now caps connections that
@@ -55,7 +56,7 @@ struct ListenerFloodTests {
         #expect(text(try await existing.run(ExecParams(argv: ["echo", "still here"])).stdout) == "still here\n")
         #expect(server.process.isRunning)
         // Beyond the cap the agent closes connections at once; the rest lose at the hello deadline (10 s).
-        let closed = await AgentHarness.eventually(60) { flood.filter(Self.isClosed).count == flood.count }
+        let closed = await eventually(within: 60) { flood.filter(Self.isClosed).count == flood.count }
         #expect(closed, "\(flood.filter(Self.isClosed).count) of \(flood.count) flood connections closed")
         for fd in flood { close(fd) }
         flood.removeAll()
@@ -92,7 +93,7 @@ struct ListenerFloodTests {
         try await existing.ping()
         for fd in sessions { close(fd) }
         sessions.removeAll()
-        let ran = await AgentHarness.eventuallyAsync(60) {
+        let ran = await eventually(within: 60) {
             (try? await existing.run(ExecParams(argv: ["echo", "ok"])).stdout) == Array("ok\n".utf8)
         }
         #expect(ran)

@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `automation-agent serve`: the mode the SSH tunnel reaches.
 @Suite("serve mode: loopback listener with a token", .timeLimit(.minutes(5)))
@@ -18,7 +19,7 @@ struct ListenerTests {
         /// minute between starting the agent and its first connection.
         init(idleTimeout: String = "600", launcher: [String] = [], extra: [String] = []) throws {
             let stdout = Pipe()
-            let command = launcher + [try AgentHarness.binary(), "serve", "--listen", "127.0.0.1:0", "--idle-timeout", idleTimeout] + extra
+            let command = launcher + [try BuiltProducts.agent(), "serve", "--listen", "127.0.0.1:0", "--idle-timeout", idleTimeout] + extra
             process.executableURL = URL(fileURLWithPath: command[0])
             process.arguments = Array(command.dropFirst())
             process.standardOutput = stdout
@@ -115,7 +116,7 @@ struct ListenerTests {
     @Test("the listener binds loopback only")
     func loopbackOnly() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try AgentHarness.binary())
+        process.executableURL = URL(fileURLWithPath: try BuiltProducts.agent())
         process.arguments = ["serve", "--listen", "0.0.0.0:0"]
         process.standardError = Pipe()
         try process.run()

@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// Issue 21, finding 9: the processes of an agent that was SIGKILLed kept
 /// running (a test went on under a dead agent while it was re-run
@@ -46,9 +47,9 @@ struct OrphanTests {
         defer { for pid in keepers { kill(pid, SIGKILL) } }
 
         kill(agentPid, SIGKILL)
-        let gone = await AgentHarness.eventually(30) { !pids.contains(where: AgentHarness.isAlive) }
+        let gone = await eventually(within: 30) { !pids.contains(where: AgentHarness.isAlive) }
         #expect(gone, "still running after the agent was killed: \(pids.filter(AgentHarness.isAlive))")
-        let keeperGone = await AgentHarness.eventually(30) { !keepers.contains(where: AgentHarness.isAlive) }
+        let keeperGone = await eventually(within: 30) { !keepers.contains(where: AgentHarness.isAlive) }
         #expect(keeperGone, "the keeper outlived its work")
     }
 
@@ -69,13 +70,13 @@ struct OrphanTests {
         let first = Self.children(of: agentPid).filter { Self.commandName($0) == "agent-keeper" }
         try #require(first.count == 1)
         kill(first[0], SIGKILL)
-        let replaced = await AgentHarness.eventually(30) {
+        let replaced = await eventually(within: 30) {
             Self.children(of: agentPid).contains { Self.commandName($0) == "agent-keeper" && !first.contains($0) }
         }
         #expect(replaced, "no new keeper")
         let second = Self.children(of: agentPid).filter { Self.commandName($0) == "agent-keeper" && !first.contains($0) }
         defer { for pid in second { kill(pid, SIGKILL) } }
         kill(agentPid, SIGKILL)
-        #expect(await AgentHarness.eventually(30) { !AgentHarness.isAlive(child) }, "the background child outlived the agent")
+        #expect(await eventually(within: 30) { !AgentHarness.isAlive(child) }, "the background child outlived the agent")
     }
 }

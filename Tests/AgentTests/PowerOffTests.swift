@@ -2,6 +2,7 @@ import AutomationKit
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// `automation-agent serve --poweroff-when-idle`: what the agent does when its idle
 /// timeout fires on a machine that exists only for it.
@@ -12,7 +13,7 @@ import Testing
 /// records its arguments. Before an agent starts, the test checks that this
 /// stand-in is the `sudo` the agent's user resolves.
 @Suite("serve --poweroff-when-idle", .timeLimit(.minutes(5)),
-       .enabled(if: PowerOffRunnable.value, "as root, needs setpriv (util-linux) to run the agent as nobody; CI=true makes this a failure"))
+       .requires(PowerOffRequirement.unprivilegedAgent))
 struct PowerOffTests {
     /// A scratch directory the unprivileged user can use: the agent's copy, the stand-in `sudo`, its record.
     final class Scratch: @unchecked Sendable {
@@ -27,7 +28,7 @@ struct PowerOffTests {
             try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
             try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
             agent = dir.appendingPathComponent("automation-agent").path
-            try FileManager.default.copyItem(atPath: try AgentHarness.binary(), toPath: agent)
+            try FileManager.default.copyItem(atPath: try BuiltProducts.agent(), toPath: agent)
             record = dir.appendingPathComponent("sudo-calls")
             let sudo = bin.appendingPathComponent("sudo")
             let refusal = sudoStatus == 0 ? "" : "echo 'sudo: a password is required' >&2\n"
@@ -71,14 +72,10 @@ struct PowerOffTests {
 
     /// Waits until `process` exits; one still running after `seconds` is killed and fails the test.
     static func waitForExit(_ process: Process, seconds: Double = 60) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                Issue.record("the agent did not exit within \(Int(seconds)) s of its idle timeout")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        guard await eventually(within: seconds, { !process.isRunning }) else {
+            process.terminate()
+            Issue.record("the agent did not exit within \(Int(seconds)) s of its idle timeout")
+            return
         }
     }
 
@@ -110,7 +107,7 @@ struct PowerOffTests {
         let line = stdout.fileHandleForReading.readDataToEndOfFile()
         let announce = try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
         let pid = try #require((announce["pid"] as? NSNumber)?.int32Value)
-        #expect(await AgentHarness.eventually(60) { !AgentHarness.isAlive(pid) }, "the detached agent is still running")
+        #expect(await eventually(within: 60) { !AgentHarness.isAlive(pid) }, "the detached agent is still running")
         #expect(scratch.calls == ["-n poweroff"])
         let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
         #expect(log.contains("powering the machine off (--poweroff-when-idle)"), "\(log)")
@@ -185,7 +182,7 @@ struct PowerOffTests {
     @Test("--poweroff-when-idle with no idle timeout is a usage error")
     func needsIdleTimeout() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try AgentHarness.binary())
+        process.executableURL = URL(fileURLWithPath: try BuiltProducts.agent())
         process.arguments = ["serve", "--idle-timeout", "0", "--poweroff-when-idle"]
         let stderr = Pipe()
         process.standardError = stderr
@@ -196,10 +193,10 @@ struct PowerOffTests {
     }
 }
 
-/// Whether the power-off tests can run: as root they need setpriv; CI=true runs them regardless, to fail.
-enum PowerOffRunnable {
-    static var value: Bool {
-        ProcessInfo.processInfo.environment["CI"] == "true" || getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
+/// The power-off tests run the agent unprivileged: as root they need setpriv.
+enum PowerOffRequirement {
+    static let unprivilegedAgent = Requirement("as root, needs setpriv (util-linux) to run the agent as nobody") {
+        getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")
     }
 }
 

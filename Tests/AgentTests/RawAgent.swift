@@ -1,6 +1,7 @@
 import AgentProtocol
 import Foundation
 import Glibc
+import TestSupport
 
 /// The agent driven line by line, without the client: for malformed input.
 final class RawAgent {
@@ -13,7 +14,7 @@ final class RawAgent {
     /// `arguments` appended); `environment` entries are added to the agent's.
     init(arguments: [String] = ["--stdio"], launcher: [String] = [], environment: [String: String] = [:]) throws {
         signal(SIGPIPE, SIG_IGN)
-        let command = launcher + [try AgentHarness.binary()] + arguments
+        let command = launcher + [try BuiltProducts.agent()] + arguments
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
         if !environment.isEmpty {

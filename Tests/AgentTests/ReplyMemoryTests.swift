@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 
 /// Issue 21, finding 4: the agent's memory stays bounded whatever the
 /// controller does not read. Measured on the real agent binary through
@@ -125,7 +126,7 @@ struct ReplyMemoryTests {
         #expect(server.process.isRunning)
         for fd in sockets { close(fd) }
         sockets.removeAll()
-        let admitted = await AgentHarness.eventuallyAsync(60) {
+        let admitted = await eventually(within: 60) {
             guard let client = try? await server.connect(token: server.token) else { return false }
             defer { client.close() }
             return (try? await client.ping()) != nil

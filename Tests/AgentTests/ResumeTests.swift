@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// Resumable sessions (docs/protocol.md, "Reconnect and resume"), driven
 /// line by line over real TCP connections to `automation-agent serve`.
@@ -78,7 +79,7 @@ struct ResumeTests {
         first.send(#"{"type":"ack","seq":\#(ack)}"#)
         first.drop()
         FileManager.default.createFile(atPath: go, contents: nil)
-        #expect(await AgentHarness.eventually(300) { FileManager.default.fileExists(atPath: done) },
+        #expect(await eventually(within: 300) { FileManager.default.fileExists(atPath: done) },
                 "the command did not run to its end while its controller was away")
         let spillFile = scratch.spill + "/spill-" + id
         let spilled = (try? FileManager.default.attributesOfItem(atPath: spillFile)[.size] as? Int) ?? 0
@@ -105,7 +106,7 @@ struct ResumeTests {
         #expect(numbers == (1...400_000).map { Substring(String($0)) })
         second.send(#"{"type":"ack","seq":\#(expected - 1)}"#)
         second.send(#"{"type":"bye"}"#)
-        #expect(await AgentHarness.eventually { !FileManager.default.fileExists(atPath: spillFile) },
+        #expect(await eventually(within: 10) { !FileManager.default.fileExists(atPath: spillFile) },
                 "the spill file outlived its session")
     }
 
@@ -122,13 +123,13 @@ struct ResumeTests {
         let made = await first.lines(untilReplyTo: 3)  // file operations run in order, execs at once
         #expect(made.allSatisfy { !String(decoding: $0, as: UTF8.self).contains("error") }, "\(made.map { String(decoding: $0, as: UTF8.self) })")
         exec(first, id: 1, "echo data > \(work)/file; echo $$ > \(pidFile); exec sleep 1000")
-        #expect(await AgentHarness.eventually { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
+        #expect(await eventually(within: 10) { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
         let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(AgentHarness.isAlive(pid))
         #expect(FileManager.default.fileExists(atPath: work + "/file"))
         first.drop()
-        #expect(await AgentHarness.eventually(30) { !AgentHarness.isAlive(pid) }, "the session's process outlived the grace period")
-        #expect(await AgentHarness.eventually { !FileManager.default.fileExists(atPath: scratch.path + "/run") },
+        #expect(await eventually(within: 30) { !AgentHarness.isAlive(pid) }, "the session's process outlived the grace period")
+        #expect(await eventually(within: 10) { !FileManager.default.fileExists(atPath: scratch.path + "/run") },
                 "the session's scratch directory outlived it")
         #expect(FileManager.default.fileExists(atPath: pidFile), "more than the scratch directory was removed")
 
@@ -210,10 +211,10 @@ struct ResumeTests {
         let id = try session(hello)
         let pidFile = scratch.path + "/pid"
         exec(first, id: 1, "echo $$ > \(pidFile); exec sleep 1000")
-        #expect(await AgentHarness.eventually { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
+        #expect(await eventually(within: 10) { (try? String(contentsOfFile: pidFile, encoding: .utf8))?.hasSuffix("\n") == true })
         let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         first.drop()
-        #expect(await AgentHarness.eventually { !AgentHarness.isAlive(pid) })
+        #expect(await eventually(within: 10) { !AgentHarness.isAlive(pid) })
         let second = try RawConnection(port: server.port)
         #expect(await second.hello(token: server.token, resume: (id, 0))?.errorCode == "unknown_session")
     }

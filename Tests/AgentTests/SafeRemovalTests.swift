@@ -2,6 +2,7 @@ import AgentProtocol
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 
 /// Issue 12: `fs.remove` refused `/` by comparing strings, so `/tmp/..`, `//`
 /// and `/.` passed; run as root in a chroot it deleted the jail's /etc, and it
@@ -16,9 +17,10 @@ struct SafeRemovalTests {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
     /// Mount namespaces need root and unshare (util-linux); under CI=true their absence fails.
-    static var canUnshare: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") }
+    static let mountNamespaces = Requirement("needs root and unshare (util-linux)") {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+    }
 
     func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
@@ -64,9 +66,8 @@ struct SafeRemovalTests {
     }
 
     @Test("as root in a mount namespace: a tmpfs, a bind mount and / itself inside the tree are not crossed",
-          .enabled(if: canUnshare || isCI, "needs root and unshare (util-linux)"))
+          .requires(mountNamespaces))
     func mountsAreNotCrossed() throws {
-        try #require(Self.canUnshare, "CI=true but mount namespaces are unavailable: run as root with util-linux installed")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fm = FileManager.default
         for dir in ["tmpfs-tree/sub/mnt", "bind-tree/mnt", "outside", "root-tree/slash"] {

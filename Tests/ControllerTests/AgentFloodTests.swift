@@ -3,13 +3,14 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 
 /// Issue 21, finding 5: a local user holding the agent's 64 slots for
 /// connections awaiting their hello made the controller take the agent for
 /// dead: each `automation exec` started another agent and overwrote the
 /// state file, and a resume gave up on the live agent. Now a refusal before
 /// the hello is "busy": the controller waits for the agent it has.
-@Suite("SSH sessions ride out a connection flood", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
+@Suite("SSH sessions ride out a connection flood", .serialized, .requires(.sshd))
 struct AgentFloodTests {
     /// Holds every pre-hello slot of the agent on `port` (and some more),
     /// opening a new connection for each the agent closes (its 10 s hello
@@ -62,12 +63,7 @@ struct AgentFloodTests {
 
     /// Waits until a new connection to `port` is refused at once (the slots are taken).
     static func slotsTaken(port: UInt16) async -> Bool {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if refusedAtOnce(port: port) { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        await eventually(within: 60) { refusedAtOnce(port: port) }
     }
 
     /// A new connection is answered (with `busy`) or closed within 5 s, without a hello
@@ -83,7 +79,6 @@ struct AgentFloodTests {
 
     @Test("exec during a flood waits for the live agent, succeeds when it ends; one agent, state file untouched")
     func execDuringFlood() async throws {
-        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
         let harness = try RunTestsHarness()
         let agent = try UniqueAgent(in: harness)
         let host: FaultSSHHost
@@ -118,7 +113,6 @@ struct AgentFloodTests {
 
     @Test("a flood that outlasts the 60 s wait fails the exec with a clear busy error; still one agent, state file untouched")
     func floodOutlastsTheWait() async throws {
-        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
         let harness = try RunTestsHarness()
         let agent = try UniqueAgent(in: harness)
         let host: FaultSSHHost
@@ -150,7 +144,6 @@ struct AgentFloodTests {
 
     @Test("a connection dropped during a flood resumes on the same agent once the flood ends; exit 0")
     func resumeDuringFlood() async throws {
-        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
         let harness = try RunTestsHarness()
         let agent = try UniqueAgent(in: harness)
         let host: FaultSSHHost

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One agent per host, user and agent hash: later invocations attach to the
 /// running agent; `automation agents` lists and stops them.
-@Suite("SSH agent reuse", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
+@Suite("SSH agent reuse", .serialized, .requires(.sshd))
 struct AgentReuseTests {
     @Test("three execs leave one agent; a dead agent's state file is replaced; agents --stop ends it")
     func oneAgentPerHost() async throws {
-        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
         let harness = try RunTestsHarness()
         let agent = try UniqueAgent(in: harness)
         let host: FaultSSHHost
@@ -43,16 +43,13 @@ struct AgentReuseTests {
         let stopped = try await harness.run(["agents", "--stop"] + target + only)
         #expect(stopped.status == 0, "stderr: \(stopped.stderr)")
         #expect(stopped.stdout.contains("pid \(fresh.first ?? 0) stopped"))
-        let deadline = Date().addingTimeInterval(30)
-        while !agent.pids().isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(agent.pids().isEmpty, "the agent did not exit after shutdown")
+        #expect(await eventually(within: 30) { agent.pids().isEmpty }, "the agent did not exit after shutdown")
         let none = try await harness.run(["agents"] + target + only)
         #expect(none.stdout.contains(": no agents"), "stdout: \(none.stdout)")
     }
 
     @Test("--agent-idle-timeout reaches an agent already running (agent.configure): told 2 s, it exits once idle")
     func idleTimeoutApplied() async throws {
-        guard FaultSSHHost.available else { throw HarnessError("the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)") }
         let harness = try RunTestsHarness()
         let agent = try UniqueAgent(in: harness)
         let host: FaultSSHHost
@@ -71,8 +68,6 @@ struct AgentReuseTests {
         #expect(again.status == 0, "stderr: \(again.stderr)")
         #expect(!again.stderr.contains("not applied"), "stderr: \(again.stderr)")
         #expect(agent.pids() == pids, "the exec attached to the running agent")
-        let deadline = Date().addingTimeInterval(60)
-        while !agent.pids().isEmpty && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        #expect(agent.pids().isEmpty, "the agent kept its 600 s idle timeout")
+        #expect(await eventually(within: 60) { agent.pids().isEmpty }, "the agent kept its 600 s idle timeout")
     }
 }

@@ -1,6 +1,7 @@
 @testable import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 /// The shell scripts of deploy/linux and deploy/testhost: shellcheck-clean,
 /// carried unchanged by the controller, and their inputs checked before
@@ -8,12 +9,9 @@ import Testing
 @Suite("bootstrap scripts")
 struct BootstrapScriptTests {
     static var shellcheck: String? { RunTestsHarness.which("shellcheck") }
-    static var shellcheckReady: Bool {
-        if shellcheck == nil && RunTestsHarness.onCI { return true } // runs and fails below
-        return shellcheck != nil
-    }
+    static let shellcheckInstalled = Requirement("shellcheck is not installed (apt-get install shellcheck)") { shellcheck != nil }
 
-    @Test("deploy/linux, deploy/testhost and deploy/testcloud scripts are shellcheck-clean", .enabled(if: shellcheckReady, "shellcheck is not installed (apt-get install shellcheck)"))
+    @Test("deploy/linux, deploy/testhost and deploy/testcloud scripts are shellcheck-clean", .requires(shellcheckInstalled))
     func shellcheckClean() throws {
         let shellcheck = try #require(Self.shellcheck, "shellcheck is not installed (apt-get install shellcheck); deploy/install-deps.sh installs it")
         var scripts: [String] = []

@@ -1,6 +1,7 @@
 import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 /// The `automation` binary as a user runs it: output, messages, exit codes.
 @Suite("automation exec and ping on the local target", .timeLimit(.minutes(5)))
@@ -13,10 +14,10 @@ struct CLITests {
 
     func automation(_ arguments: [String], stdin: Data? = nil) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try RunTestsHarness.automationBinary())
+        process.executableURL = URL(fileURLWithPath: try BuiltProducts.automation())
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["AUTOMATION_AGENT_BINARY"] = try AgentBinary.locate()
+        environment["AUTOMATION_AGENT_BINARY"] = try BuiltProducts.agent()
         process.environment = environment
         let out = Pipe(), err = Pipe(), input = Pipe()
         process.standardOutput = out

@@ -1,18 +1,19 @@
 @testable import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 /// An aws:N instance whose agent cannot run: the run stops as soon as the agent's start
 /// fails, with the loader's message, instead of retrying until --boot-timeout.
 @Suite("run-tests on aws:N: an agent that cannot start (simulated cloud)", .serialized, .timeLimit(.minutes(15)),
-       .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+       .requires(TestCloudFixture.requirement))
 struct CloudAgentStartTests {
     @Test("a wrong-architecture agent ends the connect at once with the loader's message; --boot-timeout 2h is not waited out")
     func wrongArchitectureAgentFailsFast() async throws {
         let harness = try RunTestsHarness()
         defer { harness.cleanUp() }
         // The static agent with an aarch64 ELF header: it uploads, and the kernel refuses to run it.
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: try AgentBinary.locate()))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: try BuiltProducts.agent()))
         try #require(bytes.count > 64 && bytes[18] == 62, "the test agent is expected to be an x86_64 ELF")
         bytes[18] = 183
         let agent = harness.scratch.appendingPathComponent("agent-aarch64").path

@@ -1,22 +1,21 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Instances end themselves when nobody ends them (simulated cloud, deploy/testcloud):
 /// a killed controller's instances power off once their agents have been idle for
 /// `--instance-idle-timeout`, and any instance powers off at its `--ttl`. Powering off
 /// terminates them (InstanceInitiatedShutdownBehavior=terminate), as on EC2.
 @Suite("instances end themselves (simulated cloud)", .serialized, .timeLimit(.minutes(15)),
-       .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+       .requires(TestCloudFixture.requirement))
 struct CloudLifetimeTests {
     /// Waits, with a generous bound that only guards against a hang, until moto reports every
     /// instance terminated and the cloud has removed every machine; the states last seen.
     func waitUntilAllTerminated(_ cloud: TestCloudFixture, bound: Double = 180) async throws -> [String: String] {
-        let deadline = Date().addingTimeInterval(bound)
-        var states = try await cloud.instanceStates()
-        while Date() < deadline {
-            if !states.isEmpty && states.values.allSatisfy({ $0 == "terminated" }) && cloud.machines.isEmpty { break }
-            try await Task.sleep(for: .milliseconds(500))
+        var states: [String: String] = [:]
+        _ = try await eventually(within: bound, every: .milliseconds(500)) {
             states = try await cloud.instanceStates()
+            return !states.isEmpty && states.values.allSatisfy({ $0 == "terminated" }) && cloud.machines.isEmpty
         }
         return states
     }
@@ -84,10 +83,8 @@ struct CloudLifetimeTests {
 
     /// Waits (bounded: a hang guard, not a timing assertion) until the cloud's log holds `text` `count` times.
     func waitForLog(_ cloud: TestCloudFixture, _ text: String, count: Int = 1, bound: Double = 120) async throws {
-        let deadline = Date().addingTimeInterval(bound)
-        while cloud.log.components(separatedBy: text).count - 1 < count {
-            guard Date() < deadline else { throw HarnessError("the cloud never logged \"\(text)\" \(count) times:\n\(cloud.log)") }
-            try await Task.sleep(for: .milliseconds(200))
+        guard await eventually(within: bound, every: .milliseconds(200), { cloud.log.components(separatedBy: text).count - 1 >= count }) else {
+            throw HarnessError("the cloud never logged \"\(text)\" \(count) times:\n\(cloud.log)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// hgautomation's main job on the simulated cloud, the whole way: `run-tests-linux` from a
 /// pristine Mercurial working copy builds the namespace's dev image (a builder bootstraps
@@ -7,7 +8,7 @@ import Testing
 /// launches two instances from it, makes /hgwork ext4 on each, syncs the copy, builds hg
 /// once per instance, shards Mercurial tests over both and terminates them.
 @Suite("run-tests-linux on the simulated cloud", .serialized, .timeLimit(.minutes(30)),
-       .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+       .requires(TestCloudFixture.requirement))
 struct CloudMercurialTests {
     static let selection = ["test-abort-checkin.t", "test-bad-pull.t", "test-empty.t", "test-automation-sample-failure.t"]
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `phases.json` in the run directory: which phases a run went through, in order, and
 /// the AWS calls it made. What the numbers are is docs/benchmarks.md's business; these
@@ -62,7 +63,7 @@ struct CloudRunPhasesTests {
     }
 
     @Test("aws:2 twice: every phase in order, per-host connect and deploy, and at most 8 AWS calls once the account state exists",
-          .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+          .requires(TestCloudFixture.requirement))
     func cloudRuns() async throws {
         let harness = try RunTestsHarness()
         defer { harness.cleanUp() }

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `run-tests --target aws:N` on the simulated cloud (deploy/testcloud): launch, connect,
 /// run, and terminate on every way out; after each test nothing of the run is left.
 @Suite("run-tests on aws:N targets (simulated cloud)", .serialized, .timeLimit(.minutes(15)),
-       .enabled(if: TestCloudFixture.runnable, "needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]; CI=true makes this a failure"))
+       .requires(TestCloudFixture.requirement))
 struct CloudRunTests {
     static let tests = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
 

@@ -1,6 +1,7 @@
 @testable import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 /// Errors that come at once and say what happened (issue 21, finding 8): the built
 /// `automation` binary on the local target, nothing launched.
@@ -125,7 +126,7 @@ struct FailFastTests {
 
     /// The dynamically linked agent `swift build` makes, beside the `automation` the tests run.
     static func dynamicAgent() throws -> String {
-        let path = URL(fileURLWithPath: try RunTestsHarness.automationBinary()).deletingLastPathComponent()
+        let path = URL(fileURLWithPath: try BuiltProducts.automation()).deletingLastPathComponent()
             .appendingPathComponent("automation-agent").path
         let info = try #require(try AgentBinary.elfInfo(atPath: path))
         try #require(info.interpreter != nil, "\(path) is expected to be the dynamically linked swift build agent")

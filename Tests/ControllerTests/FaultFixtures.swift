@@ -1,18 +1,19 @@
 import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 /// A private sshd (deploy/testhost/sshd.sh) for the run-tests fault tests,
 /// on loopback or alone in a network namespace of its own (a host with its
 /// own loopback, reached over a veth pair: deploy/testhost/netns.sh);
 /// stopped (with every process it started, and its namespace) by `stop`.
 struct FaultSSHHost {
-    /// True when this machine can run the fixture (root, OpenSSH server).
-    static var available: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") }
-    /// True when namespace hosts can be made too (iproute2).
+    /// True when namespace hosts can be made too (root, OpenSSH server, iproute2).
     static var namespacesAvailable: Bool {
-        available && ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+        Requirement.sshd.isMet && ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains { FileManager.default.isExecutableFile(atPath: $0) }
     }
+    /// For the suites whose hosts live in network namespaces.
+    static let namespaces = Requirement("needs root, /usr/sbin/sshd and ip (apt-get install openssh-server iproute2)") { namespacesAvailable }
     static let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/sshd.sh").path
     static let netnsScript = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/netns.sh").path
 
@@ -106,7 +107,7 @@ struct UniqueAgent {
     let hash: String
 
     init(in harness: RunTestsHarness) throws {
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: try AgentBinaryLocator.path()))
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: try BuiltProducts.agent()))
         bytes.append(contentsOf: Array("fault-test \(UUID().uuidString)".utf8))
         path = harness.scratch.appendingPathComponent("automation-agent").path
         try bytes.write(to: URL(fileURLWithPath: path))
@@ -136,11 +137,6 @@ struct UniqueAgent {
             try? FileManager.default.removeItem(atPath: "\(home)/.cache/automation/agent-\(hash)\(suffix)")
         }
     }
-}
-
-enum AgentBinaryLocator {
-    /// The agent the tests run (`$AUTOMATION_AGENT_BINARY`, as test.sh sets it, else the one beside the build).
-    static func path() throws -> String { try AgentBinary.locate() }
 }
 
 /// deploy/testhost/tcp-fault-proxy.py in front of a TCP port: stalls,

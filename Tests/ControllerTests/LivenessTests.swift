@@ -3,13 +3,14 @@ import AgentProtocol
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// The pieces that keep a run from hanging on a peer that never answers,
 /// against a real local agent.
 @Suite("Liveness")
 struct LivenessTests {
     static func agent() async throws -> AgentClient {
-        try await LocalAgent.connect(binary: try AgentBinary.locate(), logger: Logger(label: "liveness-test"))
+        try await LocalAgent.connect(binary: try BuiltProducts.agent(), logger: Logger(label: "liveness-test"))
     }
 
     @Test("Deadline.race: the value when in time, nil when late (without waiting for the late one), errors rethrown")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `automation prepare-workdir` on this machine through the local agent (as
 /// root), on loop files and tmpfs under a temporary mount point: never the
@@ -7,10 +8,9 @@ import Testing
 /// loop mount frees its loop device when unmounted.
 @Suite("prepare-workdir on loop devices")
 struct PrepareWorkdirTests {
-    /// Root, mount and the test user; with CI=true a missing piece fails the test.
-    static var ready: Bool {
-        let ok = getuid() == 0 && RunTestsHarness.which("mount") != nil && RunTestsHarness.which("findmnt") != nil
-        return ok || RunTestsHarness.onCI
+    /// Root, mount and findmnt; with CI=true a missing piece fails the test.
+    static let ready = Requirement("needs root, mount and findmnt (util-linux)") {
+        getuid() == 0 && RunTestsHarness.which("mount") != nil && RunTestsHarness.which("findmnt") != nil
     }
 
     static let owner = "automation-test"
@@ -50,7 +50,7 @@ struct PrepareWorkdirTests {
     }
 
     @Test("makes and mounts the filesystem owned by the user, and a second run changes nothing",
-          .enabled(if: ready, "needs root"), arguments: ["ext3", "ext4", "xfs", "btrfs", "tmpfs"])
+          .requires(ready), arguments: ["ext3", "ext4", "xfs", "btrfs", "tmpfs"])
     func mountsFilesystem(_ filesystem: String) async throws {
         let scratch = try Scratch()
         defer { scratch.cleanUp() }
@@ -72,7 +72,7 @@ struct PrepareWorkdirTests {
     }
 
     @Test("jfs, which this kernel cannot mount, is refused with a clear message before anything changes",
-          .enabled(if: ready, "needs root"))
+          .requires(ready))
     func refusesJFS() async throws {
         let grep = RunTestsHarness.shell(["grep", "-qw", "jfs", "/proc/filesystems"])
         try #require(grep.status != 0, "this kernel mounts jfs; the refusal cannot be shown here")
@@ -86,7 +86,7 @@ struct PrepareWorkdirTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.loopFile), "the refusal created the loop file")
     }
 
-    @Test("a mount point holding another filesystem is refused, and kept", .enabled(if: ready, "needs root"))
+    @Test("a mount point holding another filesystem is refused, and kept", .requires(ready))
     func refusesOtherFilesystem() async throws {
         let scratch = try Scratch()
         defer { scratch.cleanUp() }

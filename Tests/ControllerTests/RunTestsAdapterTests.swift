@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The pytest and mercurial runners on real suites, through the real controller and agent.
 @Suite("run-tests runners", .serialized)
@@ -9,7 +10,7 @@ struct RunTestsAdapterTests {
     }
 
     @Test("pytest: collection, streamed per-test results, failure text and skip reason",
-          .enabled(if: hasPytest || RunTestsHarness.onCI, "python3 with pytest is not installed (pip install pytest); CI=true makes this a failure"))
+          .requires(Requirement("python3 with pytest is not installed (pip install pytest)") { hasPytest }))
     func pytestSuite() async throws {
         let python = try RunTestsAdapterTests.require("python3", why: "the pytest runner test needs python3 with pytest")
         try #require(RunTestsHarness.shell([python, "-c", "import pytest"]).status == 0, "pytest is not installed for \(python) (pip install pytest)")
@@ -33,7 +34,7 @@ struct RunTestsAdapterTests {
     }
 
     @Test("mercurial: run-tests.py on a real Mercurial source tree, as an unprivileged user",
-          .enabled(if: MercurialFixture.missingTools.isEmpty || RunTestsHarness.onCI, "needs python3, uv, make, runuser and no cvs; CI=true makes this a failure"))
+          .requires(Requirement("needs python3, uv, make, runuser and no cvs") { MercurialFixture.missingTools.isEmpty }))
     func mercurialSuite() async throws {
         let source = try MercurialFixture.prepare()
         let harness = try RunTestsHarness()

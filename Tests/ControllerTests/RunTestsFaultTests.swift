@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs that meet faults on local targets, through the real controller and
 /// agents: Ctrl-C in each phase, unreachable and stopped targets, report
@@ -55,10 +56,7 @@ struct RunTestsFaultTests {
 
     /// Waits until `count` results were printed (or the run ended).
     static func waitForResults(_ running: RunTestsHarness.Running, _ count: Int) async throws {
-        let deadline = Date().addingTimeInterval(300)
-        while running.process.isRunning && running.stdoutSoFar.components(separatedBy: "PASS ").count <= count && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        _ = await eventually(within: 300) { !running.process.isRunning || running.stdoutSoFar.components(separatedBy: "PASS ").count > count }
     }
 
     @Test("first Ctrl-C mid-run: finished results kept, the rest 'not run' (JUnit skipped), scratch removed, exit 130")
@@ -95,9 +93,8 @@ struct RunTestsFaultTests {
         let suite = try Suite(in: harness, count: 10)
         let running = try harness.start(suite.arguments + ["--target", "local:2"], env: ["FAULT_SLEEP": "30"])
         // Both slots are inside a 30 s test once the run's first line is out.
-        let deadline = Date().addingTimeInterval(120)
-        while running.process.isRunning && !((try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? "").contains("running 10 tests") && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+        _ = await eventually(within: 120) {
+            !running.process.isRunning || ((try? String(contentsOf: running.stderrPath, encoding: .utf8)) ?? "").contains("running 10 tests")
         }
         try await Task.sleep(for: .milliseconds(500))
         kill(running.process.processIdentifier, SIGINT)

@@ -1,6 +1,7 @@
 import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the real `automation` binary (which starts the real agent) for the
 /// run-tests end-to-end tests, with a throwaway state directory.
@@ -13,9 +14,6 @@ struct RunTestsHarness {
 
     /// The repository root, from this file's path.
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// True on CI, where missing tooling must fail a test rather than skip it.
-    static var onCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     let state: URL
     let scratch: URL
@@ -31,33 +29,15 @@ struct RunTestsHarness {
         try? FileManager.default.removeItem(at: scratch)
     }
 
-    /// The `automation` built with the tests: beside the test bundle (or one
-    /// level up), else beside the agent.
-    static func automationBinary() throws -> String {
-        var candidates: [String] = []
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            let dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-            candidates += [dir.appendingPathComponent("automation").path,
-                           dir.deletingLastPathComponent().appendingPathComponent("automation").path]
-        }
-        if let agent = try? AgentBinary.locate() {
-            candidates.append(URL(fileURLWithPath: agent).deletingLastPathComponent().appendingPathComponent("automation").path)
-        }
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw HarnessError("automation binary not found (looked at \(candidates.joined(separator: ", "))); run `swift build` first")
-        }
-        return path
-    }
-
     /// Starts `automation ARGS` in `cwd` (default: the repository root); output goes to files so no pipe can fill up.
     func start(_ arguments: [String], env: [String: String] = [:], cwd: URL? = nil) throws -> Running {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.automationBinary())
+        process.executableURL = URL(fileURLWithPath: try BuiltProducts.automation())
         process.arguments = arguments
         process.currentDirectoryURL = cwd ?? Self.repoRoot
         var environment = ProcessInfo.processInfo.environment
         environment["AUTOMATION_STATE"] = state.path
-        environment["AUTOMATION_AGENT_BINARY"] = try AgentBinary.locate()
+        environment["AUTOMATION_AGENT_BINARY"] = try BuiltProducts.agent()
         for (key, value) in env { environment[key] = value }
         process.environment = environment
         let id = UUID().uuidString.prefix(8)
@@ -104,10 +84,7 @@ struct RunTestsHarness {
         /// Waits (bounded) until the run's stderr holds `marker`; false when the run ended or
         /// `seconds` passed first.
         func waitForStderr(_ marker: String, seconds: Double = 180) async throws -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while !stderrSoFar.contains(marker) && process.isRunning && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            _ = await eventually(within: seconds) { stderrSoFar.contains(marker) || !process.isRunning }
             return stderrSoFar.contains(marker)
         }
 
@@ -119,13 +96,9 @@ struct RunTestsHarness {
 
         /// Waits for the run to end; one that hangs for `hangGuard` seconds is killed and fails the test.
         func wait(hangGuard: Double = 900) async throws -> Outcome {
-            let deadline = Date().addingTimeInterval(hangGuard)
-            while process.isRunning {
-                if Date() > deadline {
-                    process.terminate()
-                    throw HarnessError("automation hung for \(Int(hangGuard)) s; output so far:\n\(stdoutSoFar)")
-                }
-                try await Task.sleep(for: .milliseconds(50))
+            guard await eventually(within: hangGuard, { !process.isRunning }) else {
+                process.terminate()
+                throw HarnessError("automation hung for \(Int(hangGuard)) s; output so far:\n\(stdoutSoFar)")
             }
             return Outcome(status: process.terminationStatus,
                            stdout: try String(contentsOf: stdoutPath, encoding: .utf8),

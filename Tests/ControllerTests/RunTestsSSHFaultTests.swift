@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Faults on an SSH target (a private sshd alone in a network namespace,
 /// reached through a TCP proxy that can stall or cut the connection) next
 /// to a local slot: every test is accounted for exactly once, nothing hangs.
-@Suite("run-tests SSH faults", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
+@Suite("run-tests SSH faults", .serialized, .requires(FaultSSHHost.namespaces))
 struct RunTestsSSHFaultTests {
     /// One test's setting: harness, sshd, proxy, a unique agent, a suite of `count` tests.
     struct Rig {
@@ -63,10 +64,7 @@ struct RunTestsSSHFaultTests {
         }
 
         func waitForRemoteResults(_ running: RunTestsHarness.Running, _ count: Int) async throws {
-            let deadline = Date().addingTimeInterval(300)
-            while running.process.isRunning && remoteResults(running) < count && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            _ = await eventually(within: 300) { !running.process.isRunning || remoteResults(running) >= count }
         }
 
         func tearDown() {

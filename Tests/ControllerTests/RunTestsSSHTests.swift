@@ -1,28 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One queue across a local target and an ssh target (a private sshd on
 /// loopback from deploy/testhost/sshd.sh, the source tree already present).
-@Suite("run-tests across local and ssh targets", .serialized, .enabled(if: FaultSSHHost.available || RunTestsHarness.onCI))
+@Suite("run-tests across local and ssh targets", .serialized, .requires(.sshd))
 struct RunTestsSSHTests {
     @Test("both targets take tests from the same queue; results and reports name each host")
     func localAndSSH() async throws {
-        // Enabled on CI even without the fixture, so that its absence fails rather than skips.
-        try #require(FaultSSHHost.available, "the sshd fixture needs root and /usr/sbin/sshd (apt-get install openssh-server)")
         let harness = try RunTestsHarness()
         defer { harness.cleanUp() }
-        let sshdDir = harness.scratch.appendingPathComponent("sshd").path
-        let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/sshd.sh").path
-        let started = RunTestsHarness.shell([script, "start", sshdDir])
-        defer { RunTestsHarness.shell([script, "stop", sshdDir]) }
-        #expect(started.status == 0, "sshd.sh: \(started.output)")
-        let fields = Dictionary(started.output.split(whereSeparator: \.isWhitespace).compactMap { pair -> (String, String)? in
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
-        }, uniquingKeysWith: { _, last in last })
-        let port = try #require(fields["port"]), user = try #require(fields["user"])
-        let fingerprint = RunTestsHarness.shell(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", sshdDir + "/ssh_host_ed25519_key.pub"])
-            .output.split(separator: " ")[1]
+        let host = try FaultSSHHost(in: harness)
+        defer { host.stop() }
+        let sshdDir = host.directory, port = host.port, user = host.user, fingerprint = host.fingerprint
 
         let json = harness.scratch.appendingPathComponent("r.jsonl")
         // An agent of its own hash: SSH suites running at the same time share the test user,

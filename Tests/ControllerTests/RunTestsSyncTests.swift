@@ -1,29 +1,19 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `run-tests` on an ssh target without --workdir: the working copy (this
 /// repository, as git sees it) is synced first into the agent user's
 /// ~/.cache/automation/work/<project>, and a second run moves nothing.
 @Suite("run-tests --sync to a local and an ssh target", .serialized, .timeLimit(.minutes(10)))
 struct RunTestsSyncTests {
-    static let runnable = RunTestsHarness.onCI || (getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd"))
-
-    @Test("sync by default for a remote target; the second run sends nothing", .enabled(if: runnable))
+    @Test("sync by default for a remote target; the second run sends nothing", .requires(.sshd))
     func syncThenRun() async throws {
         let harness = try RunTestsHarness()
         defer { harness.cleanUp() }
-        let sshdDir = harness.scratch.appendingPathComponent("sshd").path
-        let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/sshd.sh").path
-        let started = RunTestsHarness.shell([script, "start", sshdDir])
-        defer { RunTestsHarness.shell([script, "stop", sshdDir]) }
-        try #require(started.status == 0, "sshd.sh: \(started.output)")
-        let fields = Dictionary(started.output.split(whereSeparator: \.isWhitespace).compactMap { pair -> (String, String)? in
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
-        }, uniquingKeysWith: { _, last in last })
-        let port = try #require(fields["port"]), user = try #require(fields["user"])
-        let fingerprint = RunTestsHarness.shell(["/usr/bin/ssh-keygen", "-l", "-E", "sha256", "-f", sshdDir + "/ssh_host_ed25519_key.pub"])
-            .output.split(separator: " ")[1]
+        let host = try FaultSSHHost(in: harness)
+        defer { host.stop() }
+        let sshdDir = host.directory, port = host.port, user = host.user, fingerprint = host.fingerprint
         let project = "sync-e2e-\(UUID().uuidString.prefix(8))"
         let remoteHome = FileManager.default.homeDirectory(forUser: user)?.path ?? "/home/\(user)"
         defer {

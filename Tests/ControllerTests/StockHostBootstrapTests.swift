@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The whole path on "a stock machine": bootstrap-linux-dev over SSH as a
 /// sudo user, a second idempotent run, prepare-workdir through sudo, then
@@ -7,7 +8,7 @@ import Testing
 @Suite("bootstrap-linux-dev on a fresh Debian 12", .serialized)
 struct StockHostBootstrapTests {
     @Test("bootstrap, bootstrap again (nothing changes), prepare-workdir, then Mercurial tests as hg",
-          .enabled(if: StockHostFixture.ready, "needs root, debootstrap, unshare and sshd (deploy/install-deps.sh)"),
+          .requires(StockHostFixture.requirement),
           .timeLimit(.minutes(45)))
     func bootstrapThenRunTests() async throws {
         let harness = try RunTestsHarness()

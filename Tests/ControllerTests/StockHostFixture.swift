@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// "A stock machine" (deploy/testhost/stockhost.sh): a fresh Debian 12 from
 /// the cached debootstrap root file system under a private overlay, with its
@@ -14,11 +15,10 @@ final class StockHostFixture: @unchecked Sendable {
     static let script = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/stockhost.sh").path
     static let rootfsScript = RunTestsHarness.repoRoot.appendingPathComponent("deploy/testhost/rootfs.sh").path
 
-    /// Root, debootstrap, unshare and overlayfs; with CI=true a missing piece is a failure, not a skip.
-    static var ready: Bool {
-        let ok = getuid() == 0 && RunTestsHarness.which("debootstrap") != nil && RunTestsHarness.which("unshare") != nil
+    /// Root, debootstrap, unshare and sshd; with CI=true a missing piece is a failure, not a skip.
+    static let requirement = Requirement("needs root, debootstrap, unshare and sshd (deploy/install-deps.sh)") {
+        getuid() == 0 && RunTestsHarness.which("debootstrap") != nil && RunTestsHarness.which("unshare") != nil
             && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
-        return ok || RunTestsHarness.onCI
     }
 
     /// Makes the cached root file system when missing (minutes, once per machine), then starts the host.

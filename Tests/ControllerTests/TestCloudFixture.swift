@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// deploy/testcloud: moto for the API and a network-namespace machine per instance,
 /// brought up for one test and removed after it, whatever the test did.
@@ -8,10 +9,11 @@ final class TestCloudFixture: @unchecked Sendable {
     /// The `export` lines of `up`, as an environment for the controller.
     let environment: [String: String]
 
-    /// For `.enabled(if:)`: root and the tools the simulated cloud needs, or CI=true, where
-    /// a missing piece fails the test when `up` runs instead of skipping it.
+    /// For `.requires(TestCloudFixture.requirement)`: root and the tools the simulated cloud needs.
+    static let requirement = Requirement("needs root, iproute2, util-linux, debootstrap (or its cache) and python3 with moto[server]") { runnable }
+
+    /// Whether this machine has them (checked when a test asks).
     static var runnable: Bool {
-        if RunTestsHarness.onCI { return true }
         guard getuid() == 0, RunTestsHarness.which("ip") != nil, RunTestsHarness.which("unshare") != nil else { return false }
         let cached = FileManager.default.fileExists(atPath: "/var/cache/automation/rootfs")
         return (cached || RunTestsHarness.which("debootstrap") != nil)
@@ -61,12 +63,7 @@ final class TestCloudFixture: @unchecked Sendable {
 
     /// Waits (bounded) until the cloud has removed every machine, as it does within a second of termination.
     func waitUntilNoMachines(hangGuard: Double = 60) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(hangGuard)
-        while !machines.isEmpty {
-            if Date() > deadline { return false }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-        return true
+        await eventually(within: hangGuard, every: .milliseconds(200)) { machines.isEmpty }
     }
 
     /// Runs Python `code` with `ec2`, a boto3 EC2 client of the cloud's first region; its output.

@@ -1,31 +1,21 @@
 import AgentProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// Random messages, from a fixed seed so that a failure reproduces.
 @Suite("Property: random messages round-trip through random chunking")
 struct PropertyTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func randomString(_ rng: inout SplitMix) -> String {
+    static func randomString(_ rng: inout SplitMix64) -> String {
         let alphabet = Array("abc /\\\"\n\t{}[]:,é😀\u{7f}\u{1}")
         return String((0..<Int.random(in: 0...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
     }
 
-    static func randomBytes(_ rng: inout SplitMix) -> Data {
+    static func randomBytes(_ rng: inout SplitMix64) -> Data {
         Data((0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 
-    static func randomRequest(_ rng: inout SplitMix) -> RequestBody {
+    static func randomRequest(_ rng: inout SplitMix64) -> RequestBody {
         switch Int.random(in: 0..<5, using: &rng) {
         case 0:
             let argv = (0...Int.random(in: 0...4, using: &rng)).map { _ in randomString(&rng) }
@@ -41,7 +31,7 @@ struct PropertyTests {
 
     @Test("1000 random requests, fed in random chunks")
     func randomRequests() throws {
-        var rng = SplitMix(state: 20261126)
+        var rng = SplitMix64(seed: 20261126)
         let codec = MessageCodec()
         var messages: [ControllerMessage] = []
         var stream: [UInt8] = []
@@ -66,7 +56,7 @@ struct PropertyTests {
 
     @Test("random output events round-trip byte for byte")
     func randomEvents() throws {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         let codec = MessageCodec()
         for seq in 1...500 {
             let body = EventBody.output(OutputEvent(stream: Bool.random(using: &rng) ? .stdout : .stderr, data: Self.randomBytes(&rng)))
@@ -78,7 +68,7 @@ struct PropertyTests {
 
     @Test("random garbage never crashes the decoder and always yields a code")
     func garbage() {
-        var rng = SplitMix(state: 99)
+        var rng = SplitMix64(seed: 99)
         let codec = MessageCodec()
         let fragments = ["{", "}", "\"type\"", ":", "\"request\"", ",", "\"id\"", "1", "\"op\"", "\"exec\"", "[", "]", "null", "\"params\"", "-", "1e999", "\\u0000"]
         for _ in 0..<2000 {
@@ -97,7 +87,7 @@ struct FastDecoderAgreementTests {
     /// must give the same message.
     @Test("2000 messages and 6000 mutants")
     func agreement() throws {
-        var rng = PropertyTests.SplitMix(state: 4242)
+        var rng = SplitMix64(seed: 4242)
         let codec = MessageCodec()
         var lines: [[UInt8]] = []
         for i in 0..<1000 {

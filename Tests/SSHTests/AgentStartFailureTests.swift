@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SSH
 import Testing
+import TestSupport
 
 /// An agent that cannot run on the host is reported at once, with the loader's or the
 /// shell's message and what to do; a dynamically linked one is never uploaded.
@@ -11,7 +12,7 @@ struct AgentStartFailureTests {
     /// A copy of the static agent whose ELF header names aarch64 (e_machine 183): the
     /// kernel refuses to execute it here with ENOEXEC. Unique bytes give it a hash of its own.
     static func wrongMachineAgent(in directory: String) throws -> String {
-        let agent = try AgentHostFixture.agentBinary()
+        let agent = try BuiltProducts.agent()
         try #require(try AgentBinary.elfInfo(atPath: agent)?.interpreter == nil,
                      "\(agent) is dynamically linked: set AUTOMATION_AGENT_BINARY to the static agent (deploy/build-agent.sh), as test.sh does")
         var bytes = try Data(contentsOf: URL(fileURLWithPath: agent))
@@ -25,7 +26,7 @@ struct AgentStartFailureTests {
     }
 
     @Test("a wrong-architecture agent: the start fails with the shell's message and both architectures named",
-          .enabled(if: SSHDFixture.enabled, SSHDFixture.missing))
+          .requires(.sshd))
     func wrongArchitecture() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
@@ -40,12 +41,12 @@ struct AgentStartFailureTests {
     }
 
     @Test("a dynamically linked agent is refused before it is uploaded",
-          .enabled(if: SSHDFixture.enabled, SSHDFixture.missing))
+          .requires(.sshd))
     func dynamicAgentIsNotUploaded() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             // The swift build agent beside the test bundle's automation.
-            let dynamic = URL(fileURLWithPath: try AgentHostFixture.automationBinary()).deletingLastPathComponent()
+            let dynamic = URL(fileURLWithPath: try BuiltProducts.automation()).deletingLastPathComponent()
                 .appendingPathComponent("automation-agent").path
             let sftpBefore = fixture.sshd.log.components(separatedBy: "subsystem 'sftp'").count
             let error = await #expect(throws: UsageError.self) { _ = try await fixture.start(agentBinary: dynamic) }

@@ -4,21 +4,23 @@ import Foundation
 import Logging
 import SSH
 import Testing
+import TestSupport
 
 /// Several hosts, each a network namespace with its own sshd, reached over veth pairs.
 @Suite("Multi-host over network namespaces", .serialized)
 struct MultiHostTests {
     static var hasIP: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") }
-    /// Skipped (visibly) where sshd or iproute2 is missing; under CI=true it runs and fails.
-    static var enabled: Bool { (SSHDFixture.ready && hasIP) || SSHDFixture.isCI }
-    static let missing: Comment = "needs root, /usr/sbin/sshd and iproute2 (apt-get install openssh-server iproute2); CI=true makes this a failure"
+    /// Skipped (visibly) where sshd or iproute2 is missing; under CI=true it fails.
+    static let namespaces = Requirement("needs root, /usr/sbin/sshd and iproute2 (apt-get install openssh-server iproute2)") {
+        SSHDFixture.ready && hasIP
+    }
 
     static func requireNamespaces() throws {
         try SSHDFixture.require()
         guard hasIP else { throw FixtureError("iproute2 (ip) is missing: apt-get install iproute2") }
     }
 
-    @Test(.enabled(if: MultiHostTests.enabled, MultiHostTests.missing)) func twoHostsEachRunTheirOwnAgentInTheirOwnNamespace() async throws {
+    @Test(.requires(MultiHostTests.namespaces)) func twoHostsEachRunTheirOwnAgentInTheirOwnNamespace() async throws {
         try Self.requireNamespaces()
         let base = Int.random(in: 100...240)
         let first = try SSHDFixture.startInNamespace(index: base)
@@ -41,7 +43,7 @@ struct MultiHostTests {
         }
     }
 
-    @Test(.enabled(if: MultiHostTests.enabled, MultiHostTests.missing)) func unreachableHostFailsWithinTheConnectTimeout() async throws {
+    @Test(.requires(MultiHostTests.namespaces)) func unreachableHostFailsWithinTheConnectTimeout() async throws {
         try Self.requireNamespaces()
         let index = Int.random(in: 100...240)
         let sshd = try SSHDFixture.startInNamespace(index: index)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SSH
 import Testing
+import TestSupport
 
 /// A passphrase-protected key is named as such, not "rejected by the server".
 @Suite("passphrase-protected identity files against a real sshd", .serialized)
@@ -16,7 +17,7 @@ struct PassphraseKeyTests {
     }
 
     @Test("an encrypted openssh-key-v1 key with its .pub beside it: 'passphrase-protected', not 'rejected by the server'",
-          .enabled(if: SSHDFixture.enabled, SSHDFixture.missing))
+          .requires(.sshd))
     func encryptedOpenSSHKey() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
@@ -31,7 +32,7 @@ struct PassphraseKeyTests {
     }
 
     @Test("an authorised key is still refused for its passphrase, saying so; encrypted PEM and PKCS#8 keys too",
-          .enabled(if: SSHDFixture.enabled, SSHDFixture.missing))
+          .requires(.sshd))
     func authorisedAndPEMKeys() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in

@@ -1,14 +1,15 @@
 import AutomationKit
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("put, get and check-target against a real sshd", .serialized)
 struct SSHCommandTests {
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func putGetAndCheckTarget() async throws {
+    @Test(.requires(.sshd)) func putGetAndCheckTarget() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
-            let automation = try AgentHostFixture.automationBinary()
+            let automation = try BuiltProducts.automation()
             let connection = ["--identity", sshd.clientKey, "--host-key", try sshd.hostKeyFingerprint(), "--state-path", fixture.stateDirectory]
             let target = ["--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)"] + connection
             try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
@@ -44,11 +45,11 @@ struct SSHCommandTests {
     }
 
     @Test("after aws launch: ssh:// targets use the pinned host keys and the namespace key from the state directory, no flags",
-          .enabled(if: SSHDFixture.enabled, "needs root and /usr/sbin/sshd"))
+          .requires(.sshd))
     func stateDirectoryKeysNeedNoFlags() async throws {
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
-            let automation = try AgentHostFixture.automationBinary()
+            let automation = try BuiltProducts.automation()
             // What `aws launch` leaves: the namespace key under aws/keys and the host key in known_hosts.
             let keys = fixture.stateDirectory + "/aws/keys/ns1"
             try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
@@ -75,11 +76,11 @@ struct SSHCommandTests {
     }
 
     @Test("an address map sends a target's connection elsewhere; its host key is still checked under the target's name",
-          .enabled(if: SSHDFixture.enabled, "needs root and /usr/sbin/sshd"))
+          .requires(.sshd))
     func addressMapRedirectsTheConnection() async throws {
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
-            let automation = try AgentHostFixture.automationBinary()
+            let automation = try BuiltProducts.automation()
             try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
             // 203.0.113.0/24 is documentation space: the connection can only succeed through the map.
             let map = fixture.stateDirectory + "/address-map"

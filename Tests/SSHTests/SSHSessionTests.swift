@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import SSH
 import Testing
+import TestSupport
 
 @Suite("SSH session against a real sshd", .serialized)
 struct SSHSessionTests {
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func execRunsACommandAndReportsItsStatus() async throws {
+    @Test(.requires(.sshd)) func execRunsACommandAndReportsItsStatus() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect()
@@ -17,7 +18,7 @@ struct SSHSessionTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func ecdsaKeyLogsIn() async throws {
+    @Test(.requires(.sshd)) func ecdsaKeyLogsIn() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect(key: sshd.ecdsaKey)
@@ -26,7 +27,7 @@ struct SSHSessionTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func wrongPinnedHostKeyIsRefusedWithBothFingerprints() async throws {
+    @Test(.requires(.sshd)) func wrongPinnedHostKeyIsRefusedWithBothFingerprints() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let wrong = "SHA256:" + String(repeating: "A", count: 43)
@@ -41,7 +42,7 @@ struct SSHSessionTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func knownHostsAreStrictUnlessAcceptNewAndMismatchIsRefused() async throws {
+    @Test(.requires(.sshd)) func knownHostsAreStrictUnlessAcceptNewAndMismatchIsRefused() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let state = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString.prefix(8))").path
@@ -78,7 +79,7 @@ struct SSHSessionTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func wrongClientKeyIsRefusedAndTheAttemptListed() async throws {
+    @Test(.requires(.sshd)) func wrongClientKeyIsRefusedAndTheAttemptListed() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let error = await #expect(throws: SSHError.self) { _ = try await sshd.connect(key: sshd.strangerKey) }
@@ -88,7 +89,7 @@ struct SSHSessionTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func rsaKeyGetsTheExplainedError() async throws {
+    @Test(.requires(.sshd)) func rsaKeyGetsTheExplainedError() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let error = await #expect(throws: SSHError.self) { _ = try await sshd.connect(key: sshd.rsaKey) }
@@ -126,7 +127,7 @@ struct SSHSessionTests {
         #expect(elapsed < .seconds(30), "the handshake timeout, not a hang: \(elapsed)")
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func sftpRoundTripKeepsContentAndMode() async throws {
+    @Test(.requires(.sshd)) func sftpRoundTripKeepsContentAndMode() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect()
@@ -151,7 +152,7 @@ struct SSHSessionTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func killingTheConnectionFailsPendingWorkPromptly() async throws {
+    @Test(.requires(.sshd)) func killingTheConnectionFailsPendingWorkPromptly() async throws {
         try SSHDFixture.require()
         try await SSHDFixture.with { sshd in
             let session = try await sshd.connect()

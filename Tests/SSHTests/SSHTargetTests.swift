@@ -4,16 +4,17 @@ import Foundation
 import Logging
 import SSH
 import Testing
+import TestSupport
 
 @Suite("SSH target: deploy, tunnel, one connection", .serialized)
 struct SSHTargetTests {
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func agentUploadIsSkippedWhenTheHashMatchesAndRedoneWhenNot() async throws {
+    @Test(.requires(.sshd)) func agentUploadIsSkippedWhenTheHashMatchesAndRedoneWhenNot() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             // A binary of its own (unique bytes, unique hash): other suites share
             // this test user's cache and deploy the plain agent concurrently.
             let own = fixture.stateDirectory + "/agent-own"
-            var ownBytes = try Data(contentsOf: URL(fileURLWithPath: AgentHostFixture.agentBinary()))
+            var ownBytes = try Data(contentsOf: URL(fileURLWithPath: BuiltProducts.agent()))
             ownBytes.append(contentsOf: Array(UUID().uuidString.utf8))
             try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: own, contents: ownBytes, attributes: [.posixPermissions: 0o755])
@@ -55,9 +56,7 @@ struct SSHTargetTests {
             // to (issue 13) without running the file at all: end it first.
             let live = pid_t(fourth.agent.pid)
             kill(live, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(30)
-            while kill(live, 0) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(kill(live, 0) != 0, "the agent did not end")
+            #expect(await eventually(within: 30) { kill(live, 0) != 0 }, "the agent did not end")
             let marker = fixture.sshd.home + "/ran-tampered-agent"
             var tampered = Array("#!/bin/sh\ntouch \"\(marker)\"\nexit 0\n".utf8)
             tampered += [UInt8](repeating: 0x23, count: ownBytes.count - tampered.count)
@@ -75,7 +74,7 @@ struct SSHTargetTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func sixtyFourConcurrentExecsShareOneConnection() async throws {
+    @Test(.requires(.sshd)) func sixtyFourConcurrentExecsShareOneConnection() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let host = try await fixture.start()
@@ -102,7 +101,7 @@ struct SSHTargetTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func hundredPingsCauseNoSSHExecBeyondTheAgentStart() async throws {
+    @Test(.requires(.sshd)) func hundredPingsCauseNoSSHExecBeyondTheAgentStart() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let host = try await fixture.start()
@@ -120,7 +119,7 @@ struct SSHTargetTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func killingTheSSHConnectionFailsPendingAgentRequestsWithATransportError() async throws {
+    @Test(.requires(.sshd)) func killingTheSSHConnectionFailsPendingAgentRequestsWithATransportError() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let host = try await fixture.start()
@@ -142,11 +141,11 @@ struct SSHTargetTests {
         }
     }
 
-    @Test(.enabled(if: SSHDFixture.enabled, SSHDFixture.missing)) func cliExecAndPingRunThroughAnSSHTarget() async throws {
+    @Test(.requires(.sshd)) func cliExecAndPingRunThroughAnSSHTarget() async throws {
         try SSHDFixture.require()
         try await AgentHostFixture.with { fixture in
             let sshd = fixture.sshd
-            let automation = try AgentHostFixture.automationBinary()
+            let automation = try BuiltProducts.automation()
             let common = ["--target", "ssh://\(sshd.user)@127.0.0.1:\(sshd.port)", "--identity", sshd.clientKey,
                           "--state-path", fixture.stateDirectory, "--agent-idle-timeout", "15"]
             // Strict known hosts: the first attempt is refused, --accept-new-host-key records the key.

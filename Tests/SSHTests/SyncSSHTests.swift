@@ -2,13 +2,12 @@ import Foundation
 import Glibc
 import SyncCore
 import Testing
+import TestSupport
 
 /// `automation sync` to a real sshd: the CLI, the SSH tunnel and the deployed
 /// static agent, compared by a hash walk after every step.
 @Suite("sync over SSH", .serialized, .timeLimit(.minutes(10)))
 struct SyncSSHTests {
-    static let runnable = ProcessInfo.processInfo.environment["CI"] == "true" || ((try? SSHDFixture.available()) ?? false)
-
     static func walk(_ root: String) throws -> Manifest {
         var cache = ScanCache()
         var options = TreeScanner.Options()
@@ -28,16 +27,15 @@ struct SyncSSHTests {
         close(fd)
     }
 
-    @Test("random-ish edits incl. non-UTF-8 names, modes, type changes and links arrive byte for byte", .enabled(if: runnable))
+    @Test("random-ish edits incl. non-UTF-8 names, modes, type changes and links arrive byte for byte", .requires(.sshd))
     func editsOverSSH() async throws {
-        _ = try SSHDFixture.available()  // with CI=true a missing fixture is a failure, not a skip
         try await AgentHostFixture.with(logLevel: "INFO") { fixture in
             let sshd = fixture.sshd
-            let automation = try AgentHostFixture.automationBinary()
+            let automation = try BuiltProducts.automation()
             try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
             // An agent of its own (unique hash): other suites deploy to the same test user concurrently.
             let own = fixture.stateDirectory + "/agent-own"
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: AgentHostFixture.agentBinary()))
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: BuiltProducts.agent()))
             bytes.append(contentsOf: Array("sync-\(UUID().uuidString)".utf8))
             FileManager.default.createFile(atPath: own, contents: bytes, attributes: [.posixPermissions: 0o755])
             let src = fixture.stateDirectory + "/src"
@@ -92,15 +90,14 @@ struct SyncSSHTests {
         }
     }
 
-    @Test("issue 21 finding 1 over SSH: a symlinked DEST is refused; below a symlinked parent a populated unmarked DEST is refused until --adopt", .enabled(if: runnable))
+    @Test("issue 21 finding 1 over SSH: a symlinked DEST is refused; below a symlinked parent a populated unmarked DEST is refused until --adopt", .requires(.sshd))
     func symlinkedDestinationOverSSH() async throws {
-        _ = try SSHDFixture.available()  // with CI=true a missing fixture is a failure, not a skip
         try await AgentHostFixture.with(logLevel: "INFO") { fixture in
             let sshd = fixture.sshd
-            let automation = try AgentHostFixture.automationBinary()
+            let automation = try BuiltProducts.automation()
             try FileManager.default.createDirectory(atPath: fixture.stateDirectory, withIntermediateDirectories: true)
             let own = fixture.stateDirectory + "/agent-own"
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: AgentHostFixture.agentBinary()))
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: BuiltProducts.agent()))
             bytes.append(contentsOf: Array("sync-link-\(UUID().uuidString)".utf8))
             FileManager.default.createFile(atPath: own, contents: bytes, attributes: [.posixPermissions: 0o755])
             let src = fixture.stateDirectory + "/src"

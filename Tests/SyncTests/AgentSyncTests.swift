@@ -2,6 +2,7 @@ import AgentProtocol
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import AutomationKit
 @testable import SyncCore
 

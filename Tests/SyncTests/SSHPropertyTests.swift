@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import AutomationKit
 @testable import SyncCore
 
@@ -10,10 +11,9 @@ import Testing
 /// held SSH connection, the deployed static agent, a hash walk after each sync.
 @Suite("sync property over SSH", .serialized, .timeLimit(.minutes(10)))
 struct SSHPropertyTests {
-    static let runnable = SyncHarness.onCI || (getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd"))
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test("property: random trees and edit sequences converge over SSH", .enabled(if: runnable))
+    @Test("property: random trees and edit sequences converge over SSH", .requires(.sshd))
     func randomEditsOverSSH() async throws {
         let work = try TreeFixture.temporary("ssh-prop")
         defer { work.remove() }
@@ -27,7 +27,7 @@ struct SSHPropertyTests {
         let fingerprint = try SyncHarness.shell("ssh-keygen -l -E sha256 -f '\(work.root)/sshd/ssh_host_ed25519_key.pub' | cut -d' ' -f2")
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // An agent of its own (unique hash): other suites deploy to the same test user concurrently.
-        var agentBytes = try Data(contentsOf: URL(fileURLWithPath: try AgentBinary.locate()))
+        var agentBytes = try Data(contentsOf: URL(fileURLWithPath: try BuiltProducts.agent()))
         agentBytes.append(contentsOf: Array("sync-prop-\(UUID().uuidString)".utf8))
         let agent = work.root + "/agent"
         FileManager.default.createFile(atPath: agent, contents: agentBytes, attributes: [.posixPermissions: 0o755])

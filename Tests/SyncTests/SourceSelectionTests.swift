@@ -1,15 +1,16 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import AutomationKit
 @testable import SyncCore
 
 @Suite("what travels: git, Mercurial's source tree, excludes, the CLI", .timeLimit(.minutes(10)))
 struct SourceSelectionTests {
-    static let hasGit = FileManager.default.isExecutableFile(atPath: "/usr/bin/git")
+    static let gitInstalled = Requirement("needs /usr/bin/git (apt-get install git)") { Requirement.executable("/usr/bin/git") }
 
     @Test("git: tracked, untracked and not ignored; deleted and ignored files stay behind; --include-vcs adds .git",
-          .enabled(if: hasGit || SyncHarness.onCI))
+          .requires(gitInstalled))
     func git() async throws {
         let src = try TreeFixture.temporary("git"), dst = try TreeFixture.temporary("dst")
         defer { src.remove(); dst.remove() }
@@ -122,7 +123,7 @@ struct SourceSelectionTests {
 
     @Test("the CLI: usage errors exit 64; a local sync prints one summary line per target")
     func cli() throws {
-        let automation = try SyncHarness.automationBinary()
+        let automation = try BuiltProducts.automation()
         let src = try TreeFixture.temporary("src"), dst = try TreeFixture.temporary("dst"), state = try TreeFixture.temporary("state")
         defer { src.remove(); dst.remove(); state.remove() }
         src.write(Array("a".utf8), [1, 2, 3])

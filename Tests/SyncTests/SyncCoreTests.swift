@@ -2,6 +2,7 @@ import AgentProtocol
 import Foundation
 import SSH
 import Testing
+import TestSupport
 @testable import SyncCore
 
 @Suite("sync core: hashing, paths, binary formats")

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 @testable import AutomationKit
 @testable import SyncCore
 
@@ -11,8 +12,6 @@ import Testing
 /// that is not ours, temporary names, two syncs at once, a file changing while sent.
 @Suite("sync destinations that cannot surprise", .serialized, .timeLimit(.minutes(10)))
 struct SyncDestinationTests {
-    static let canMount = getuid() == 0 || SyncHarness.onCI
-
     /// `count` files in `dir` (created with its parents).
     static func populate(_ dir: String, count: Int = 5) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -26,7 +25,7 @@ struct SyncDestinationTests {
     /// `automation sync SRC --to DEST` to the local target, with its own state directory.
     static func cli(_ work: TreeFixture, _ src: String, to dest: String, _ extra: [String] = [],
                     environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try SyncHarness.run([try SyncHarness.automationBinary(), "sync", src, "--to", dest, "--state-path", work.root + "/state"] + extra,
+        try SyncHarness.run([try BuiltProducts.automation(), "sync", src, "--to", dest, "--state-path", work.root + "/state"] + extra,
                             environment: environment)
     }
 
@@ -104,7 +103,7 @@ struct SyncDestinationTests {
         #expect(FileIO.readWhole(empty + "/.automation-sync", limit: 100) == Array("a user file".utf8))
     }
 
-    @Test("finding 1: the home guard applies to the directory itself: HOME reached through a bind mount is refused", .enabled(if: canMount))
+    @Test("finding 1: the home guard applies to the directory itself: HOME reached through a bind mount is refused", .requires(SyncHarness.mounts))
     func homeGuardByIdentity() throws {
         let work = try TreeFixture.temporary("home-guard")
         defer { work.remove() }

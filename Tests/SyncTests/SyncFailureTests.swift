@@ -2,6 +2,7 @@ import AgentProtocol
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import AutomationKit
 @testable import SyncCore
 
@@ -9,8 +10,6 @@ import Testing
 /// the old or the new version, and the next sync repairs the rest.
 @Suite("sync failures in the middle", .serialized, .timeLimit(.minutes(10)))
 struct SyncFailureTests {
-    static let canMount = getuid() == 0 || SyncHarness.onCI
-
     static func versions(_ count: Int, size: Int, tag: UInt8) -> [[UInt8]] {
         (0..<count).map { i in (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) ^ tag } }
     }
@@ -23,7 +22,7 @@ struct SyncFailureTests {
         }
     }
 
-    @Test("disk full: a clear no_space error, files old or new, the next sync repairs", .enabled(if: canMount))
+    @Test("disk full: a clear no_space error, files old or new, the next sync repairs", .requires(SyncHarness.mounts))
     func diskFull() async throws {
         let src = try TreeFixture.temporary("src"), mountPoint = try TreeFixture.temporary("tmpfs")
         defer { src.remove(); mountPoint.remove() }

@@ -2,6 +2,7 @@ import AgentProtocol
 import Foundation
 import Logging
 import Testing
+import TestSupport
 @testable import AutomationKit
 @testable import SyncCore
 
@@ -13,10 +14,11 @@ enum SyncHarness {
         return logger
     }
 
-    static var onCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    /// Root, to mount a tmpfs or a bind mount for a test.
+    static let mounts = Requirement("needs root to mount a tmpfs or a bind mount") { getuid() == 0 }
 
     static func connect() async throws -> AgentClient {
-        try await LocalAgent.connect(binary: try AgentBinary.locate(), logger: logger)
+        try await LocalAgent.connect(binary: try BuiltProducts.agent(), logger: logger)
     }
 
     /// One sync of `src` (a plain tree, or its own selection) into `dest`.
@@ -50,17 +52,6 @@ enum SyncHarness {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData.wait(), as: UTF8.self))
-    }
-
-    /// The `automation` built with the tests.
-    static func automationBinary() throws -> String {
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let dir = (exe as NSString).deletingLastPathComponent
-        let candidates = [dir + "/automation", (dir as NSString).deletingLastPathComponent + "/automation"]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates[0]])
-        }
-        return found
     }
 
     static func shell(_ command: String, cwd: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SyncCore
 
 /// An in-memory tree that applies actions with the file system's rules

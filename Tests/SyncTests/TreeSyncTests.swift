@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import TestSupport
 @testable import SyncCore
 
 /// Scanner, plan and writer on real directories, without an agent.

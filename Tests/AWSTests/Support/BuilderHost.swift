@@ -1,6 +1,7 @@
 @testable import AutomationKit
 import Foundation
 import Logging
+import TestSupport
 
 /// The dev image builder's "instance" as a real machine: a stock Debian 12
 /// (deploy/testhost/stockhost.sh) that the builder reaches over SSH as
@@ -14,11 +15,10 @@ final class BuilderHost: @unchecked Sendable {
     static let script = Fixtures.repoRoot.appendingPathComponent("deploy/testhost/stockhost.sh").path
 
     /// Root, debootstrap, sshd and the static agent; with CI=true a missing piece is a failure, not a skip.
-    static var ready: Bool {
-        let ok = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/debootstrap")
+    static let requirement = Requirement("needs root, debootstrap, sshd and AUTOMATION_AGENT_BINARY (deploy/install-deps.sh, deploy/build-agent.sh)") {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/debootstrap")
             && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
             && ProcessInfo.processInfo.environment["AUTOMATION_AGENT_BINARY"] != nil
-        return ok || Fixtures.isCI
     }
 
     init() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Paths and availability checks shared by the AWS tests.
 enum Fixtures {
@@ -8,9 +9,6 @@ enum Fixtures {
 
     static var deployDirectory: URL { repoRoot.appendingPathComponent("deploy/aws") }
     static var motoAMIs: String { deployDirectory.appendingPathComponent("moto-amis.json").path }
-
-    /// Under CI a missing fixture must fail the test, so tests always run there.
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
     static let python3: String? = {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
@@ -26,10 +24,9 @@ enum Fixtures {
         return (try? runPython(python3, ["-c", "import moto.moto_server.threaded_moto_server, botocore, flask"]))?.status == 0
     }()
 
-    /// Tests that need moto run when it is installed, and always under CI=true (where its absence fails them).
-    static var runMotoTests: Bool { isCI || motoAvailable }
-
-    static let missingMoto = "python3 with moto[server] is not installed (pip install 'moto[server]'); set CI=true to make this a failure"
+    /// For `.requires(Fixtures.moto)`: tests that need moto run when it is installed,
+    /// are skipped with this reason when it is not, and fail under CI=true.
+    static let moto = Requirement("python3 with moto[server] is not installed (pip install 'moto[server]')") { motoAvailable }
 
     /// A fresh temporary directory, removed by the caller.
     static func temporaryDirectory() throws -> URL {

@@ -19,7 +19,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts `script` (relative to deploy/aws, or an absolute path) with python3 and waits for its port.
     static func start(script: String, arguments: [String] = [], environment: [String: String] = [:]) async throws -> ServerProcess {
-        guard let python = Fixtures.python3 else { throw FixtureError(description: Fixtures.missingMoto) }
+        guard let python = Fixtures.python3 else { throw FixtureError(description: Fixtures.moto.reason) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         let path = script.hasPrefix("/") ? script : Fixtures.deployDirectory.appendingPathComponent(script).path

@@ -3,6 +3,7 @@ import AutomationKit
 import Foundation
 import Logging
 import SSH
+import TestSupport
 
 /// Starts the agent on a fixture sshd through `RemoteAgentHost`, and cleans
 /// up: closes the connection, kills remote agents by the pids they announced,
@@ -27,22 +28,8 @@ final class AgentHostFixture: @unchecked Sendable {
         }
     }
 
-    static func agentBinary() throws -> String { try AgentBinary.locate() }
-
-    /// The `automation` built with the tests, beside the test bundle (or one
-    /// level up); the agent may be the static build elsewhere.
-    static func automationBinary() throws -> String {
-        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let dir = (exe as NSString).deletingLastPathComponent
-        let candidates = [dir + "/automation", (dir as NSString).deletingLastPathComponent + "/automation"]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates[0]])
-        }
-        return found
-    }
-
     func configuration(agentBinary: String? = nil) throws -> SSHTargetConfiguration {
-        SSHTargetConfiguration(ssh: try sshd.configuration(), agentBinary: try agentBinary ?? AgentHostFixture.agentBinary(),
+        SSHTargetConfiguration(ssh: try sshd.configuration(), agentBinary: try agentBinary ?? BuiltProducts.agent(),
                                stateDirectory: stateDirectory, agentIdleTimeout: 120)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SSH
 import Testing
+import TestSupport
 
 /// A private OpenSSH sshd on loopback (deploy/testhost/sshd.sh): own config,
 /// host keys, client keys and authorized_keys in a temporary directory, a
@@ -26,26 +27,10 @@ final class SSHDFixture: @unchecked Sendable {
     static var script: String { repositoryRoot + "/deploy/testhost/sshd.sh" }
 
     /// Whether the machine can run the fixture.
-    static var ready: Bool { getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd") }
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
-    /// For `.enabled(if:)`: a test that needs sshd runs where it can, and
-    /// always under CI=true, where `require()` then fails it; elsewhere it is
-    /// reported as skipped, never counted as passed.
-    static var enabled: Bool { ready || isCI }
-    static let missing: Comment = "needs root and /usr/sbin/sshd (apt-get install openssh-server openssh-client); CI=true makes this a failure"
+    static var ready: Bool { Requirement.sshd.isMet }
 
     /// Throws (failing the test) when the fixture cannot run.
-    static func require() throws {
-        guard ready else {
-            throw FixtureError("the sshd fixture cannot run: needs root and /usr/sbin/sshd (apt-get install openssh-server openssh-client)")
-        }
-    }
-
-    /// Whether the machine can run the fixture; with CI=true a missing piece is a failure.
-    static func available() throws -> Bool {
-        if !ready && isCI { try require() }
-        return ready
-    }
+    static func require() throws { try Requirement.sshd.require() }
 
     private init(directory: String, port: Int, user: String, host: String = "127.0.0.1", namespace: String? = nil) {
         self.directory = directory
