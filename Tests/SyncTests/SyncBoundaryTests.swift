@@ -9,8 +9,6 @@ import Testing
 /// marker's names in a batch.
 @Suite("sync never crosses a mount, follows a link or blocks on a FIFO", .serialized, .timeLimit(.minutes(10)))
 struct SyncBoundaryTests {
-    static let canMount = SyncDestinationTests.canMount
-
     static func mode(_ path: String) -> mode_t {
         var st = stat()
         return lstat(path, &st) == 0 ? st.st_mode & 0o7777 : 0
@@ -23,7 +21,7 @@ struct SyncBoundaryTests {
         return { _ = try? SyncHarness.run(["/bin/umount", "-l", target]) }
     }
 
-    @Test("a bind mount inside DEST (of a data set) is never emptied, entered or chmodded: the sync is refused naming it", .enabled(if: canMount))
+    @Test("a bind mount inside DEST (of a data set) is never emptied, entered or chmodded: the sync is refused naming it", .requires(SyncHarness.mounts))
     func mountPointInsideDestination() throws {
         let work = try TreeFixture.temporary("mount")
         defer { work.remove() }
@@ -50,7 +48,7 @@ struct SyncBoundaryTests {
         }
     }
 
-    @Test("an old temporary directory in the marker that is a mount point is not emptied: the sync is refused naming it", .enabled(if: canMount))
+    @Test("an old temporary directory in the marker that is a mount point is not emptied: the sync is refused naming it", .requires(SyncHarness.mounts))
     func mountPointInMarker() throws {
         let work = try TreeFixture.temporary("mount-marker")
         defer { work.remove() }
