@@ -26,8 +26,6 @@ let package = Package(
         .systemLibrary(name: "CLibSSH2", path: "Sources/CLibSSH2", pkgConfig: "libssh2"),
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto"),
-        // The controller's one SHA-256, hex encoder and OpenSSH fingerprint (libcrypto).
-        .target(name: "LibCrypto", dependencies: ["COpenSSL"], path: "Sources/LibCrypto"),
 
         // GNU libc extensions the agent needs (posix_spawn chdir, pipe2, accept4).
         .target(name: "CAgentSupport", path: "Sources/CAgentSupport"),
@@ -41,7 +39,7 @@ let package = Package(
         // Source sync logic shared by the agent and the controller (Glibc only),
         // with a C SHA-256 block function for CPUs with the SHA extensions.
         .target(name: "CSyncSupport", path: "Sources/CSyncSupport"),
-        .target(name: "SyncCore", dependencies: ["CSyncSupport", "Descriptors"], path: "Sources/Sync"),
+        .target(name: "SyncCore", dependencies: ["CSyncSupport"], path: "Sources/Sync"),
 
         // Agent.
         .target(name: "AgentCore", dependencies: ["AgentProtocol", "CAgentSupport", "Descriptors", "SyncCore"], path: "Sources/Agent/Core"),
@@ -51,18 +49,18 @@ let package = Package(
         .target(name: "Scheduling", path: "Sources/Scheduling"),
         .target(
             name: "SSH",
-            dependencies: ["CLibSSH2", "COpenSSL", "Descriptors", "LibCrypto", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibSSH2", "COpenSSL", "Descriptors", .product(name: "Logging", package: "swift-log")],
             path: "Sources/SSH"
         ),
         .target(
             name: "AWS",
-            dependencies: ["CCurl", "COpenSSL", "LibCrypto", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CCurl", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             path: "Sources/AWS"
         ),
         .target(
             name: "AutomationKit",
             dependencies: [
-                "AgentProtocol", "CAgentSupport", "Descriptors", "LibCrypto", "Scheduling", "SSH", "AWS", "SyncCore",
+                "AgentProtocol", "CAgentSupport", "Descriptors", "Scheduling", "SSH", "AWS", "SyncCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -81,20 +81,6 @@ public struct FileDescriptor: ~Copyable, Sendable {
         return PipeEnds(read: FileDescriptor(adopting: fds[0]), write: FileDescriptor(adopting: fds[1]))
     }
 
-    /// A socket, close-on-exec from birth (`SOCK_CLOEXEC`).
-    public static func socket(_ domain: Int32, _ type: Int32, _ protocol: Int32 = 0) throws(Errno) -> FileDescriptor {
-        let fd = cagent_socket_cloexec(domain, type, `protocol`)
-        guard fd >= 0 else { throw Errno("socket", errno) }
-        return FileDescriptor(adopting: fd)
-    }
-
-    /// A second descriptor for the same open file, close-on-exec (`F_DUPFD_CLOEXEC`).
-    public func duplicate() throws(Errno) -> FileDescriptor {
-        let fd = fcntl(rawValue, F_DUPFD_CLOEXEC, 0)
-        guard fd >= 0 else { throw Errno("dup", errno) }
-        return FileDescriptor(adopting: fd)
-    }
-
     /// `fstat(2)`, checked.
     public func status() throws(Errno) -> Glibc.stat {
         var st = Glibc.stat()
@@ -111,16 +97,9 @@ public struct FileDescriptor: ~Copyable, Sendable {
 
     /// Writes all of `bytes` (blocking descriptors), retrying EINTR and short writes.
     public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
-        try Self.writeAll(rawValue, bytes)
-    }
-
-    /// The one `writeAll`, for a descriptor this code does not own (stdout,
-    /// stderr, one a C library or another owner holds): all of `bytes`
-    /// (blocking descriptors), retrying EINTR and short writes.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
         var offset = 0
         while offset < bytes.count {
-            let n = Errno.retrying { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            let n = Errno.retrying { Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset) }
             guard n > 0 else { throw Errno("write", n < 0 ? errno : EIO) }
             offset += n
         }
@@ -137,4 +116,27 @@ public struct FileDescriptor: ~Copyable, Sendable {
 public struct PipeEnds: ~Copyable, Sendable {
     public var read: FileDescriptor
     public var write: FileDescriptor
+}
+
+/// A failed system call: which, and errno.
+public struct Errno: Error, CustomStringConvertible, Sendable, Equatable {
+    public var operation: String
+    public var code: Int32
+
+    public init(_ operation: String, _ code: Int32) {
+        self.operation = operation
+        self.code = code
+    }
+
+    public var description: String { "\(operation): \(String(cString: strerror(code)))" }
+
+    /// Retries a call that failed with EINTR.
+    @inline(__always)
+    public static func retrying<T: SignedInteger>(_ body: () -> T) -> T {
+        while true {
+            let r = body()
+            if r == -1 && errno == EINTR { continue }
+            return r
+        }
+    }
 }

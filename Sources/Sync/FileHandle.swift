@@ -1,19 +1,17 @@
-import Descriptors
 import Glibc
 
-/// A descriptor shared by reference (the sync root, cached parent
-/// directories): a final class over the system layer's one owner, which
-/// closes it exactly once when the last reference goes.
+/// Owns one open file descriptor and closes it exactly once.
 final class OwnedFD {
-    private let descriptor: FileDescriptor
-    var raw: Int32 { descriptor.rawValue }
+    let raw: Int32
 
-    init(_ descriptor: consuming FileDescriptor) { self.descriptor = descriptor }
+    init(_ raw: Int32) { self.raw = raw }
+
+    deinit { Glibc.close(raw) }
 
     /// Opens `name` relative to `dir` (or the working directory); nil with errno set on failure.
     static func open(at dir: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0) -> OwnedFD? {
-        let fd = withCPath(name) { p in Errno.retrying { openat(dir, p, flags | O_CLOEXEC, mode) } }
-        return fd >= 0 ? OwnedFD(FileDescriptor(adopting: fd)) : nil
+        let fd = withCPath(name) { p in Sys.retry { openat(dir, p, flags | O_CLOEXEC, mode) } }
+        return fd >= 0 ? OwnedFD(fd) : nil
     }
 }
 
@@ -24,9 +22,17 @@ func withCPath<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
     return z.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) } }
 }
 
-/// The one place that turns errno into `SyncError` (EINTR is retried by
-/// the system layer's `Errno.retrying`).
+/// The one place that retries EINTR and turns errno into `SyncError`.
 enum Sys {
+    @inline(__always)
+    static func retry<T: SignedInteger>(_ body: () -> T) -> T {
+        while true {
+            let r = body()
+            if r == -1 && errno == EINTR { continue }
+            return r
+        }
+    }
+
     static func error(_ operation: String, _ path: String, errno code: Int32 = errno) -> SyncError {
         SyncError(.system, "\(operation) \(path): \(String(cString: strerror(code)))", errno: code)
     }
@@ -46,13 +52,11 @@ enum Sys {
 
     /// Names in the directory open at `fd`, without `.` and `..`.
     static func names(_ fd: Int32, _ path: String) throws(SyncError) -> [[UInt8]] {
-        // Close-on-exec from birth, like every descriptor (no spawn meanwhile inherits it).
+        // Close-on-exec from the start: another thread may spawn a process meanwhile.
         let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-        guard copy >= 0 else { throw error("opendir", path) }
-        guard let dir = fdopendir(copy) else {
-            let code = errno
-            FileDescriptor(adopting: copy).closeQuietly()
-            throw error("opendir", path, errno: code)
+        guard copy >= 0, let dir = fdopendir(copy) else {
+            if copy >= 0 { Glibc.close(copy) }
+            throw error("opendir", path)
         }
         defer { closedir(dir) }
         // The copy shares its position with `fd`: start from the top whatever read it before.

@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 import Synchronization
 
@@ -37,7 +36,7 @@ public final class RootLock {
         guard held.withLock({ $0.insert(identity).inserted }) else { return false }
         // Another agent (another process): flock. A file system without flock
         // (EINVAL, ENOLCK, EBADF on NFS for a read-only descriptor) keeps the in-agent lock only.
-        if Errno.retrying({ flock(root.fd.raw, LOCK_EX | LOCK_NB) }) != 0 && errno == EWOULDBLOCK {
+        if Sys.retry({ flock(root.fd.raw, LOCK_EX | LOCK_NB) }) != 0 && errno == EWOULDBLOCK {
             _ = held.withLock { $0.remove(identity) }
             return false
         }

@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// Content hashes remembered by (device, inode, size, mtime in ns): a file
@@ -117,7 +116,7 @@ public enum FileIO {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { buf in Errno.retrying { read(fd.raw, buf.baseAddress!, buf.count) } }
+            let n = chunk.withUnsafeMutableBytes { buf in Sys.retry { read(fd.raw, buf.baseAddress!, buf.count) } }
             if n < 0 { return nil }
             if n == 0 { return out }
             out.append(contentsOf: chunk[0..<n])
@@ -133,7 +132,7 @@ public enum FileIO {
         }
         let temp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         guard let fd = OwnedFD.open(at: AT_FDCWD, Array(temp.utf8), O_WRONLY | O_CREAT | O_EXCL, mode: 0o600) else { return false }
-        let ok = (try? bytes.withUnsafeBytes { try FileDescriptor.writeAll(fd.raw, $0) }) != nil
+        let ok = bytes.withUnsafeBytes { writeAll(fd.raw, $0) }
         guard ok, rename(temp, path) == 0 else {
             unlink(temp)
             return false
@@ -147,5 +146,15 @@ public enum FileIO {
             makeDirectories(String(path[..<slash]))
         }
         mkdir(path, 0o700)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Sys.retry { write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
     }
 }

@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// Reads the files of a source tree by relative path (any bytes), noticing a
@@ -35,7 +34,7 @@ public final class SourceReader: @unchecked Sendable {
             var filled = 0
             while filled < count {
                 let n = buffer.withUnsafeMutableBytes { raw in
-                    Errno.retrying { pread(fd.raw, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)) }
+                    Sys.retry { pread(fd.raw, raw.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled)) }
                 }
                 if n < 0 { throw Sys.error("read", display) }
                 if n == 0 { break }

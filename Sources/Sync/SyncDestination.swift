@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 import Synchronization
 
@@ -101,7 +100,7 @@ public final class SyncDestination {
         }
         let readme = Array("README".utf8)
         if let fd = OwnedFD.open(at: marker.raw, readme, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o644) {
-            _ = Self.readme.withUnsafeBytes { try? FileDescriptor.writeAll(fd.raw, $0) }
+            _ = Self.readme.withUnsafeBytes { FileIO.writeAll(fd.raw, $0) }
         }
         return marker
     }

@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// Builds the manifest of a tree without following symbolic links, hashing
@@ -197,7 +196,7 @@ public struct TreeScanner {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let n = Errno.retrying { read(fd, buffer.baseAddress!, buffer.count) }
+            let n = Sys.retry { read(fd, buffer.baseAddress!, buffer.count) }
             if n < 0 { throw Sys.error("read", display) }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))

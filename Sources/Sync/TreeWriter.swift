@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// Applies `SyncAction`s below a root directory. Every path is opened one
@@ -95,7 +94,7 @@ public final class TreeWriter {
         case .file(_, let mode, let data):
             let (tempDir, temp, fd) = try createTemp(beside: dir, path)
             let digest = data.withUnsafeBytes { SHA256Hasher.digest($0) }
-            guard (try? data.withUnsafeBytes({ try FileDescriptor.writeAll(fd.raw, $0) })) != nil else {
+            guard data.withUnsafeBytes({ FileIO.writeAll(fd.raw, $0) }) else {
                 let failure = Sys.error("write", display(path))
                 unlinkTemp(tempDir.raw, temp)
                 throw failure
@@ -136,7 +135,7 @@ public final class TreeWriter {
         var written = 0
         while written < c.data.count {
             let n = c.data.withUnsafeBytes { raw in
-                Errno.retrying { pwrite(upload.fd.raw, raw.baseAddress! + written, raw.count - written, off_t(c.offset) + off_t(written)) }
+                Sys.retry { pwrite(upload.fd.raw, raw.baseAddress! + written, raw.count - written, off_t(c.offset) + off_t(written)) }
             }
             guard n > 0 else {
                 let failure = Sys.error("write", display(c.path))
@@ -221,9 +220,9 @@ public final class TreeWriter {
         defer { buffer.deallocate() }
         var offset: off_t = 0
         while true {
-            let n = Errno.retrying { pread(fd.raw, buffer.baseAddress!, buffer.count, offset) }
+            let n = Sys.retry { pread(fd.raw, buffer.baseAddress!, buffer.count, offset) }
             if n == 0 { break }
-            guard n > 0, (try? FileDescriptor.writeAll(out.raw, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) != nil else {
+            guard n > 0, FileIO.writeAll(out.raw, UnsafeRawBufferPointer(rebasing: buffer[0..<n])) else {
                 let failure = Sys.error("write", display(path))
                 unlinkTemp(dir.raw, temp)
                 throw failure

@@ -1,5 +1,4 @@
 import Foundation
-import LibCrypto
 
 /// The account-level resources an instance launch needs.
 public struct AccountResources: Sendable, Equatable {
@@ -23,7 +22,7 @@ extension AWSAutomation {
     /// of another namespace is read or changed, and nothing is deleted.
     public func ensureAccount(sshCidr: String, forceVerify: Bool = false) async throws -> AccountResources {
         let key = try state.clientKey(namespace: ownership.namespace)
-        let keyName = ownership.keyPairName(fingerprintHex: SHA256.hash(key.publicKeyBlob).hexString)
+        let keyName = ownership.keyPairName(fingerprintHex: Digest.hex(Digest.sha256(key.publicKeyBlob)))
         if !forceVerify, let record = state.loadAccount(region: region, namespace: ownership.namespace),
            record.keyPairName == keyName, record.sshCidrs.contains(sshCidr), record.instanceProfileName != nil || !useInstanceProfile,
            Date().timeIntervalSince(record.verifiedAt) < accountRecordTTL {

@@ -1,5 +1,4 @@
 import Foundation
-import LibCrypto
 
 /// Which namespace each set of credentials resolved to, so that a command run again with
 /// the same access key does not ask STS who it is every time (one GetCallerIdentity per
@@ -20,7 +19,7 @@ public struct IdentityCache: Sendable {
     }
 
     static func key(accessKeyId: String, endpoint: String) -> String {
-        SHA256.hash((accessKeyId + "\n" + endpoint).utf8).hexString
+        Digest.hex(Digest.sha256(accessKeyId + "\n" + endpoint))
     }
 
     func load() -> [String: Entry] {

@@ -1,6 +1,5 @@
 import COpenSSL
 import Foundation
-import LibCrypto
 
 /// An ed25519 key pair generated with libcrypto, rendered in OpenSSH formats.
 public struct Ed25519KeyPair: Sendable {
@@ -36,7 +35,10 @@ public struct Ed25519KeyPair: Sendable {
     }
 
     /// The OpenSSH fingerprint, `SHA256:<unpadded base64>`, as `ssh-keygen -l` prints it.
-    public var fingerprint: String { OpenSSHFingerprint.of(blob: publicKeyBlob) }
+    public var fingerprint: String {
+        let b64 = Data(Digest.sha256(publicKeyBlob)).base64EncodedString()
+        return "SHA256:" + b64.replacingOccurrences(of: "=", with: "")
+    }
 
     /// The private key in the unencrypted `openssh-key-v1` PEM format read by libssh2 and sshd.
     public func openSSHPrivateKey(comment: String = "") -> String {

@@ -1,5 +1,4 @@
 import Foundation
-import LibCrypto
 
 /// Everything that shapes a dev image, and its fingerprint: the SHA-256 of a
 /// canonical encoding (JSON with sorted keys, no insignificant whitespace,
@@ -43,6 +42,6 @@ public struct DevImageSpec: Sendable, Codable, Equatable {
 
     /// 64 lowercase hex digits.
     public func fingerprint() throws -> String {
-        SHA256.hash(try canonicalEncoding()).hexString
+        Digest.hex(Digest.sha256(try canonicalEncoding()))
     }
 }

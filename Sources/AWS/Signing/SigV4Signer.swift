@@ -1,5 +1,4 @@
 import Foundation
-import LibCrypto
 
 /// Signs requests with AWS Signature Version 4 (header authorization).
 ///
@@ -52,10 +51,10 @@ public struct SigV4Signer: Sendable {
         if !headers.contains(where: { $0.0.lowercased() == "host" }) { headers.append(("host", request.host)) }
         let canonical = canonicalRequest(request, headers: headers)
         let scope = "\(amzDate.prefix(8))/\(region)/\(service)/aws4_request"
-        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(SHA256.hash(canonical.text.utf8).hexString)"
+        let stringToSign = "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(Digest.hex(Digest.sha256(canonical.text)))"
         var key = Digest.hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), String(amzDate.prefix(8)))
         for part in [region, service, "aws4_request"] { key = Digest.hmacSHA256(key: key, part) }
-        let signature = Digest.hmacSHA256(key: key, stringToSign).hexString
+        let signature = Digest.hex(Digest.hmacSHA256(key: key, stringToSign))
         added.append(("Authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"))
         return added
     }
@@ -75,7 +74,7 @@ public struct SigV4Signer: Sendable {
         let sorted = encoded.sorted { (a: (String, String), b: (String, String)) -> Bool in a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
         let query = sorted.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
         let path = URIEncoding.encode(URIEncoding.removeDotSegments(request.path), extraSafe: "/")
-        let payloadHash = SHA256.hash(request.body).hexString
+        let payloadHash = Digest.hex(Digest.sha256(request.body))
         let text = [request.method.uppercased(), path, query, canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
         return (text, signedHeaders)
     }

@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import Glibc
 
 /// Entry point of `automation-agent`.
@@ -164,7 +163,7 @@ public enum AgentMain {
 
     static func fail(_ code: Int32, _ message: String) -> Never {
         let line = Array((message + "\n").utf8)
-        _ = line.withUnsafeBytes { try? FileDescriptor.writeAll(code == 0 ? 1 : 2, $0) }
+        _ = line.withUnsafeBytes { Sys.writeAll(code == 0 ? 1 : 2, $0) }
         exit(code)
     }
 }

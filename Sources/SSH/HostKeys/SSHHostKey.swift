@@ -1,7 +1,4 @@
 import Foundation
-// SSH's users hash and render keys with libcrypto's one wrapper (`SHA256`,
-// `hexString`, `OpenSSHFingerprint`), re-exported so `import SSH` is enough.
-@_exported import LibCrypto
 
 /// A server's public host key, as the SSH wire format blob.
 public struct SSHHostKey: Sendable, Hashable {
@@ -29,10 +26,20 @@ public struct SSHHostKey: Sendable, Hashable {
     }
 
     /// The OpenSSH-style fingerprint, "SHA256:" and unpadded base64.
-    public var fingerprint: String { OpenSSHFingerprint.of(blob: blob) }
+    public var fingerprint: String { SSHHostKey.fingerprint(ofBlob: blob) }
 
     /// "ssh-ed25519 AAAA...".
     public var openSSHString: String { "\(algorithm) \(Data(blob).base64EncodedString())" }
+
+    static func fingerprint(ofBlob blob: [UInt8]) -> String {
+        fingerprint(ofDigest: SHA256.hash(blob))
+    }
+
+    static func fingerprint(ofDigest digest: [UInt8]) -> String {
+        var text = Data(digest).base64EncodedString()
+        while text.hasSuffix("=") { text.removeLast() }
+        return "SHA256:" + text
+    }
 
     /// Normalises user input: accepts "SHA256:xxx" or bare base64, with or without padding.
     public static func normalizeFingerprint(_ text: String) -> String? {

@@ -29,17 +29,13 @@ final class SSHLoop: @unchecked Sendable {
     /// (SFTP subsystems): teardown releases what is left, once, before
     /// freeing the session, so a lost connection leaks nothing.
     private var sessionResources: [ObjectIdentifier: () -> Void] = [:]
-    /// Read and write ends of the wake-up pipe, by number; `wakeEnds` owns
-    /// them (nil when the pipe could not be made) and closes them with the loop.
+    /// Read and write ends of the wake-up pipe.
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
-    private let wakeEnds: PipeEnds?
 
     // Loop-thread state.
     var session: OpaquePointer?
     var socketFD: Int32 = -1
-    /// The owner of `socketFD` while connected.
-    var socket: FileDescriptor?
     private var operations: [LoopOperation] = []
     var streams: [SSHStreamState] = []
     /// A session channel opened but whose exec request libssh2 has not sent yet.
@@ -74,15 +70,13 @@ final class SSHLoop: @unchecked Sendable {
             let pipe = try FileDescriptor.pipe()
             pipe.read.setNonBlocking()
             pipe.write.setNonBlocking()
-            // Owned by this loop from here; closed when it goes.
-            self.wakeFD = pipe.read.rawValue
-            self.wakeWriteFD = pipe.write.rawValue
-            self.wakeEnds = .some(pipe)
+            // Owned by this loop from here; closed in deinit.
+            self.wakeFD = pipe.read.release()
+            self.wakeWriteFD = pipe.write.release()
             setupError = nil
         } catch {
             self.wakeFD = -1
             self.wakeWriteFD = -1
-            self.wakeEnds = nil
             setupError = SSHError(.connectFailed, "\(label): cannot create the connection's wake-up pipe (\(error)); close some files or raise the descriptor limit (ulimit -n).")
         }
     }
@@ -92,6 +86,8 @@ final class SSHLoop: @unchecked Sendable {
 
     deinit {
         readBuffer.deallocate()
+        if wakeFD >= 0 { Glibc.close(wakeFD) }
+        if wakeWriteFD >= 0 { Glibc.close(wakeWriteFD) }
     }
 
     // MARK: Starting
@@ -383,8 +379,10 @@ final class SSHLoop: @unchecked Sendable {
             while libssh2_session_free(session) == LIBSSH2_ERROR_EAGAIN, attempts < 100 { attempts += 1 }
             self.session = nil
         }
-        socket = nil
-        socketFD = -1
+        if socketFD >= 0 {
+            Glibc.close(socketFD)
+            socketFD = -1
+        }
         logger.debug("ssh.connection.closed", metadata: ["ssh.host": "\(label)", "ssh.reason": "\(error.message)"])
     }
 

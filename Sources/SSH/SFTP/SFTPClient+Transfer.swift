@@ -215,10 +215,12 @@ private final class DownloadState: @unchecked Sendable {
             if rc == Int(LIBSSH2_ERROR_EAGAIN) { return false }
             if rc < 0 { throw client.error(loop, "reading \(remotePath)", rc: Int32(rc)).error }
             if rc == 0 { finished = true; break }
-            let failure: Errno? = buffer.withUnsafeBytes { raw -> Errno? in
-                do throws(Errno) { try FileDescriptor.writeAll(localFD, UnsafeRawBufferPointer(rebasing: raw[0..<rc])); return nil } catch { return error }
+            var written = 0
+            while written < rc {
+                let n = buffer.withUnsafeBytes { raw in Errno.retrying { Glibc.write(localFD, raw.baseAddress! + written, rc - written) } }
+                if n < 0 { throw SSHError(.invalidArgument, "Writing the local file failed: \(String(cString: strerror(errno))).") }
+                written += n
             }
-            if let failure { throw SSHError(.invalidArgument, "Writing the local file failed: \(String(cString: strerror(failure.code))).") }
             received += UInt64(rc)
             progress?(received, total)
         }

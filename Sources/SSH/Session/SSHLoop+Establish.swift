@@ -1,6 +1,5 @@
 import CLibSSH2
 import COpenSSL
-import Descriptors
 import Foundation
 
 #if canImport(Glibc)
@@ -13,9 +12,7 @@ extension SSHLoop {
     func establish(_ endpoint: SSHEndpoint) throws -> SSHConnectionInfo {
         LibSSH2.initialize()
         let started = ContinuousClock.now
-        let connection = try connectSocket(endpoint)
-        socketFD = connection.rawValue
-        socket = .some(connection)
+        socketFD = try connectSocket(endpoint)
         let connected = ContinuousClock.now
         guard let session = cssh2_session_init() else {
             throw SSHError(.handshakeFailed, "\(label): could not create an SSH session (out of memory?).")
@@ -66,7 +63,7 @@ extension SSHLoop {
         return SSHConnectionInfo(hostKey: hostKey, authenticatedWith: credential, serverBanner: banner)
     }
 
-    private func connectSocket(_ endpoint: SSHEndpoint) throws -> FileDescriptor {
+    private func connectSocket(_ endpoint: SSHEndpoint) throws -> Int32 {
         let target = endpoint.connectAddress
         // Messages name the host as the user wrote it, and the real address when a map redirected it.
         let named = endpoint.via == nil ? "\(target.host) port \(target.port)" : "\(endpoint.host) (via \(target.host) port \(target.port))"
@@ -84,21 +81,15 @@ extension SSHLoop {
         var candidate: UnsafeMutablePointer<addrinfo>? = list
         while let address = candidate {
             candidate = address.pointee.ai_next
-            // Closed when this iteration ends unless returned (close-on-exec from birth).
-            let candidateSocket: FileDescriptor
-            do {
-                candidateSocket = try FileDescriptor.socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
-            } catch {
-                lastError = String(cString: strerror(error.code))
-                continue
-            }
-            let fd = candidateSocket.rawValue
+            let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if fd < 0 { lastError = String(cString: strerror(errno)); continue }
             if connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
                 var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                 let remaining = ContinuousClock.now.duration(to: deadline)
                 let millis = max(0, Int32(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000))
                 let ready = poll(&pfd, 1, millis)
                 if ready == 0 {
+                    Glibc.close(fd)
                     throw SSHError(.timedOut, "Cannot connect to \(named): no answer within \(SSHLoop.describe(configuration.connectTimeout)). Is the host up and the port reachable (firewall, security group)?")
                 }
                 var soError: Int32 = 0
@@ -106,12 +97,13 @@ extension SSHLoop {
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
                 if ready > 0 && soError == 0 {
                     configureSocket(fd)
-                    return candidateSocket
+                    return fd
                 }
                 lastError = String(cString: strerror(soError != 0 ? soError : errno))
             } else {
                 lastError = String(cString: strerror(errno))
             }
+            Glibc.close(fd)
         }
         throw SSHError(.connectFailed, "Cannot connect to \(named): \(lastError).")
     }

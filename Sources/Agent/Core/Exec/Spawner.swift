@@ -3,8 +3,7 @@ import CAgentSupport
 import Descriptors
 import Glibc
 
-/// A started child: its pid (also its process group id) and the parent's pipe
-/// ends by number, adopted at once by the `RunningExec` that owns them.
+/// A started child: its pid (also its process group id) and the parent's pipe ends.
 struct SpawnedProcess {
     var pid: pid_t
     var stdin: Int32

@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import FoundationEssentials
 import Glibc
 
@@ -105,33 +104,33 @@ enum FileOperations {
     static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(ProtocolError) {
         let dir = parentDirectory(path)
         let temp = "\(dir)/.\(path.split(separator: "/").last ?? "file").tmp-\(randomHex(bytes: 6))"
-        let file: FileDescriptor
-        do { file = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: mode) } catch { throw Sys.error("write", path, errno: error.code) }
-        let fd = file.rawValue
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Sys.error("write", path) }
         var failure: ProtocolError?
-        let written: Errno? = bytes.withUnsafeBytes { raw -> Errno? in
-            do throws(Errno) { try FileDescriptor.writeAll(fd, raw); return nil } catch { return error }
-        }
-        if let written {
-            failure = Sys.error("write", path, errno: written.code)
+        if !bytes.withUnsafeBytes({ Sys.writeAll(fd, $0) }) {
+            failure = Sys.error("write", path)
         } else if fchmod(fd, mode) != 0 {
             failure = Sys.error("chmod", path)
         } else if fsync(fd) != 0 {
             failure = Sys.error("fsync", path)
         }
-        file.closeQuietly()
+        close(fd)
         if failure == nil && rename(temp, path) != 0 { failure = Sys.error("rename", path) }
         if let failure {
             unlink(temp)
             throw failure
         }
-        _ = try? FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY).closeAfter { fsync($0.rawValue) }
+        let dirFD = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
     }
 
     static func read(_ p: ReadParams) throws(ProtocolError) -> ReadResult {
-        let file: FileDescriptor
-        do { file = try FileDescriptor.open(p.path, O_RDONLY) } catch { throw Sys.error("read", p.path, errno: error.code) }
-        let fd = file.rawValue
+        let fd = open(p.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Sys.error("read", p.path) }
+        defer { close(fd) }
         var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else { throw Sys.error("stat", p.path) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw Sys.error("read", p.path, errno: EISDIR) }
@@ -141,7 +140,7 @@ enum FileOperations {
         let offset = p.offset ?? 0
         while filled < length {
             let n = buffer.withUnsafeMutableBytes { raw in
-                Errno.retrying { pread(fd, raw.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
+                Sys.retrying { pread(fd, raw.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
             }
             if n < 0 { throw Sys.error("read", p.path) }
             if n == 0 { break }

@@ -132,9 +132,8 @@ enum SafeRemoval {
         let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0 else { throw Sys.error("remove", path) }
         guard let dir = fdopendir(copy) else {
-            let code = errno
-            FileDescriptor(adopting: copy).closeQuietly()
-            throw Sys.error("remove", path, errno: code)
+            close(copy)
+            throw Sys.error("remove", path)
         }
         defer { closedir(dir) }
         var names: [String] = []

@@ -1,6 +1,5 @@
 import AgentProtocol
 import CAgentSupport
-import Descriptors
 import Glibc
 import Synchronization
 
@@ -208,7 +207,7 @@ enum Listener {
     /// one the agent starts with (`agent.configure` may change it later).
     private static func announce(port: UInt16, token: String, pid: pid_t, idleTimeout: Double) {
         let line = "{\"port\":\(port),\"token\":\"\(token)\",\"pid\":\(pid),\"version\":\(ProtocolConstants.version),\"idleTimeout\":\(idleTimeout)}\n"
-        _ = line.utf8CString.withUnsafeBytes { try? FileDescriptor.writeAll(1, UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        _ = line.utf8CString.withUnsafeBytes { Sys.writeAll(1, UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
     }
 
     private static func bind(_ endpoint: Endpoint) -> (Int32, UInt16) {

@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// What the session owes the controller: bytes waiting to be written, and
@@ -169,7 +168,7 @@ struct OutputQueue {
                 }
             }
             let n = buffer.withUnsafeBytes { raw in
-                Errno.retrying { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
+                Sys.retrying { Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset) }
             }
             if n > 0 {
                 offset += n

@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import FoundationEssentials
 import Glibc
 
@@ -8,14 +7,9 @@ final class RunningExec {
     let id: UInt64
     let pid: pid_t
     let startedAt: UInt64
-    /// The process's pipe ends by number, -1 once closed; the owners below
-    /// close each once (`closeStdin` and the like, or with this exec).
-    private(set) var stdinFD: Int32
-    private(set) var stdoutFD: Int32
-    private(set) var stderrFD: Int32
-    private var stdinEnd: FileDescriptor?
-    private var stdoutEnd: FileDescriptor?
-    private var stderrEnd: FileDescriptor?
+    var stdinFD: Int32
+    var stdoutFD: Int32
+    var stderrFD: Int32
     var stdin = StdinQueue()
     /// Started with `stdinStream`: `exec.stdin` requests may add to stdin.
     let stdinStreaming: Bool
@@ -36,30 +30,12 @@ final class RunningExec {
         stdinFD = process.stdin
         stdoutFD = process.stdout
         stderrFD = process.stderr
-        stdinEnd = FileDescriptor(adopting: process.stdin)
-        stdoutEnd = FileDescriptor(adopting: process.stdout)
-        stderrEnd = FileDescriptor(adopting: process.stderr)
         stdinStreaming = params.stdinStream == true
         // Validation bounds the inline stdin far below the queue's limit.
         _ = try? stdin.append(params.stdin ?? Data(), eof: !stdinStreaming, id: nil)
         killGraceNs = Sys.nanoseconds(ms: params.killGraceMs ?? 2000)
         if let ms = params.timeoutMs { timeoutAt = Sys.deadline(now, plus: Sys.nanoseconds(ms: ms)) }
-        if stdin.wantsClose { closeStdin() }
-    }
-
-    func closeStdin() {
-        stdinEnd = nil
-        stdinFD = -1
-    }
-
-    func closeStdout() {
-        stdoutEnd = nil
-        stdoutFD = -1
-    }
-
-    func closeStderr() {
-        stderrEnd = nil
-        stderrFD = -1
+        if stdin.wantsClose { Sys.close(&stdinFD) }
     }
 
     var isFinished: Bool { waitStatus != nil && stdoutFD < 0 && stderrFD < 0 }
@@ -71,9 +47,9 @@ final class RunningExec {
     }
 
     func closeAll() {
-        closeStdin()
-        closeStdout()
-        closeStderr()
+        Sys.close(&stdinFD)
+        Sys.close(&stdoutFD)
+        Sys.close(&stderrFD)
     }
 
     func result(now: UInt64) -> ExecResult {

@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import FoundationEssentials
 import Glibc
 
@@ -35,24 +34,24 @@ extension Session {
 
     func readOutput(_ exec: RunningExec, stream: OutputEvent.Stream) {
         let fd = stream == .stdout ? exec.stdoutFD : exec.stderrFD
-        let n = readBuffer.withUnsafeMutableBytes { raw in Errno.retrying { Glibc.read(fd, raw.baseAddress, raw.count) } }
+        let n = readBuffer.withUnsafeMutableBytes { raw in Sys.retrying { Glibc.read(fd, raw.baseAddress, raw.count) } }
         if n > 0 {
             let data = Data(readBuffer[0..<n])
             send(.event(Event(id: exec.id, seq: out.nextSeq(), body: .output(OutputEvent(stream: stream, data: data)))))
             return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-        if stream == .stdout { exec.closeStdout() } else { exec.closeStderr() }
+        if stream == .stdout { Sys.close(&exec.stdoutFD) } else { Sys.close(&exec.stderrFD) }
         completeIfDone(exec)
     }
 
     func writeStdin(_ exec: RunningExec) {
         let n = exec.stdin.withPending { raw in
-            Errno.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
+            Sys.retrying { Glibc.write(exec.stdinFD, raw.baseAddress, raw.count) }
         }
         if n > 0 {
             for (id, result) in exec.stdin.wrote(n) { replyStdin(id, result) }
-            if exec.stdin.wantsClose { exec.closeStdin() }
+            if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
             return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
@@ -84,12 +83,12 @@ extension Session {
             stdinRequests.remove(id)
             return sendError(id: id, error)
         }
-        if exec.stdin.wantsClose { exec.closeStdin() }
+        if exec.stdin.wantsClose { Sys.close(&exec.stdinFD) }
     }
 
     /// Closes the process's stdin and answers every request still waiting on it.
     func finishStdin(_ exec: RunningExec) {
-        exec.closeStdin()
+        Sys.close(&exec.stdinFD)
         for (id, result) in exec.stdin.discard() { replyStdin(id, result) }
     }
 
@@ -125,8 +124,8 @@ extension Session {
                 return
             }
             exec.drainUntil = nil
-            exec.closeStdout()
-            exec.closeStderr()
+            Sys.close(&exec.stdoutFD)
+            Sys.close(&exec.stderrFD)
             completeIfDone(exec)
         }
     }

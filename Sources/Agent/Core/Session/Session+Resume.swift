@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import Glibc
 
 /// Resumable sessions (docs/protocol.md, "Reconnect and resume"): a session
@@ -110,7 +109,7 @@ extension Session {
     /// reply belongs to no session, so its `seq` is 0.
     func refuse(_ fd: Int32, _ error: ProtocolError) {
         if let line = try? codec.encodeLine(AgentMessage.reply(Reply(id: nil, seq: 0, outcome: .failure(error)))) {
-            _ = line.withUnsafeBytes { try? FileDescriptor.writeAll(fd, $0) }
+            _ = line.withUnsafeBytes { Sys.writeAll(fd, $0) }
         }
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)

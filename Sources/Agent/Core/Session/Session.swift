@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import Dispatch
 import FoundationEssentials
 import Glibc
@@ -200,7 +199,7 @@ final class Session {
     }
 
     private func readInput() {
-        let n = readBuffer.withUnsafeMutableBytes { raw in Errno.retrying { Glibc.read(inFD, raw.baseAddress, raw.count) } }
+        let n = readBuffer.withUnsafeMutableBytes { raw in Sys.retrying { Glibc.read(inFD, raw.baseAddress, raw.count) } }
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK { return }
             connectionLost(.peerClosed)

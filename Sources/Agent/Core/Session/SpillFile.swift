@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// The on-disk part of a resumable session's unacknowledged output: lines
@@ -42,7 +41,7 @@ final class SpillFile {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
-                Errno.retrying { pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(at) + off_t(done)) }
+                Sys.retrying { pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(at) + off_t(done)) }
             }
             guard n > 0 else { throw Failure(message: "write \(path): \(Sys.errorString(n < 0 ? errno : EIO))") }
             done += n
@@ -57,7 +56,7 @@ final class SpillFile {
         var done = 0
         while done < count {
             let n = bytes.withUnsafeMutableBytes { raw in
-                Errno.retrying { pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done)) }
+                Sys.retrying { pread(fd, raw.baseAddress! + done, raw.count - done, off_t(offset) + off_t(done)) }
             }
             guard n > 0 else { throw Failure(message: "read \(path): \(Sys.errorString(n < 0 ? errno : EIO))") }
             done += n

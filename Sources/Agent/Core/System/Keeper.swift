@@ -1,5 +1,4 @@
 import CAgentSupport
-import Descriptors
 import Glibc
 import Synchronization
 
@@ -29,12 +28,12 @@ enum Keeper {
     /// lock, as are `watch` and `forget`: no record goes to a closed descriptor.
     @discardableResult
     static func start(listing groups: [pid_t] = []) -> Bool {
-        let pipe: PipeEnds
-        do { pipe = try FileDescriptor.pipe() } catch { return false }
+        var fds: [Int32] = [-1, -1]
+        guard cagent_pipe2_cloexec(&fds) == 0 else { return false }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipe.read.rawValue, 0)
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -48,15 +47,17 @@ enum Keeper {
         let rc = withCStringArray(["automation-agent-keeper", "--keeper"]) { argv in
             posix_spawn(&child, "/proc/self/exe", &actions, &attr, UnsafeMutablePointer(mutating: argv), environ)
         }
-        pipe.read.closeQuietly()
-        guard rc == 0 else { return false }
+        _ = Glibc.close(fds[0])
+        guard rc == 0 else {
+            _ = Glibc.close(fds[1])
+            return false
+        }
         // A keeper that stops reading (SIGSTOP) must never block a spawn: a
         // record that does not fit is dropped (that group goes unguarded).
-        pipe.write.setNonBlocking()
+        Sys.setNonBlocking(fds[1])
         pid.store(child, ordering: .relaxed)
-        // The write end lives in an atomic (read by every spawn): owned by number from here.
-        let old = writeEnd.exchange(pipe.write.release(), ordering: .relaxed)
-        if old >= 0 { FileDescriptor(adopting: old).closeQuietly() }
+        let old = writeEnd.exchange(fds[1], ordering: .relaxed)
+        if old >= 0 { _ = Glibc.close(old) }
         for group in groups { watch(group) }
         return true
     }
@@ -77,6 +78,6 @@ enum Keeper {
         guard fd >= 0 else { return }
         var record = value
         // Four bytes to a pipe are written whole or not at all (PIPE_BUF).
-        _ = withUnsafeBytes(of: &record) { try? FileDescriptor.writeAll(fd, $0) }
+        _ = withUnsafeBytes(of: &record) { Sys.writeAll(fd, $0) }
     }
 }

@@ -1,4 +1,3 @@
-import Descriptors
 import Glibc
 
 /// `serve --poweroff-when-idle`: on a machine that exists only for the agent
@@ -121,6 +120,6 @@ enum PowerOff {
         let length = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
         let stamp = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let line = Array("\(stamp) automation-agent[\(getpid())]: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { try? FileDescriptor.writeAll(2, $0) }
+        _ = line.withUnsafeBytes { Sys.writeAll(2, $0) }
     }
 }

@@ -1,5 +1,4 @@
 import AgentProtocol
-import Descriptors
 import Glibc
 import Synchronization
 
@@ -32,7 +31,7 @@ final class ProcessRegistry: Sendable {
     func startReaper() {
         if !Keeper.start() {
             let line = Array("automation-agent: cannot start the keeper process; if this agent is killed, its processes outlive it\n".utf8)
-            _ = line.withUnsafeBytes { try? FileDescriptor.writeAll(2, $0) }
+            _ = line.withUnsafeBytes { Sys.writeAll(2, $0) }
         }
         guard Threads.start({ [self] in reapForever() }) else {
             AgentMain.fail(71, "automation-agent: cannot start the reaper thread")

@@ -23,6 +23,16 @@ enum Sys {
         return overflow ? .max : t
     }
 
+    /// Retries a call that failed with EINTR.
+    @inline(__always)
+    static func retrying<T: SignedInteger>(_ body: () -> T) -> T {
+        while true {
+            let r = body()
+            if r == -1 && errno == EINTR { continue }
+            return r
+        }
+    }
+
     static func setNonBlocking(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
@@ -59,6 +69,17 @@ enum Sys {
         case EFBIG: return ProtocolError(.tooLarge, detail)
         default: return ProtocolError(.ioError, detail)
         }
+    }
+
+    /// Writes all of `bytes` to a blocking descriptor.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = retrying { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
     }
 }
 

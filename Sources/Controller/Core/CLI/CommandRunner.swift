@@ -1,5 +1,4 @@
 import ArgumentParser
-import Descriptors
 import Foundation
 import Logging
 import SSH
@@ -37,8 +36,16 @@ enum CommandRunner {
     }
 }
 
-/// Writes all bytes to a descriptor (stdout/stderr) with the system layer's
-/// `writeAll`; a failed write (a closed terminal) is dropped.
+/// Writes all bytes to a descriptor (stdout/stderr), retrying short writes.
 func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) {
-    _ = Array(bytes).withUnsafeBytes { try? FileDescriptor.writeAll(fd, $0) }
+    let array = Array(bytes)
+    var offset = 0
+    while offset < array.count {
+        let n = array.withUnsafeBytes { raw in write(fd, raw.baseAddress! + offset, raw.count - offset) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return
+        }
+        offset += n
+    }
 }

@@ -1,4 +1,3 @@
-import Descriptors
 import Foundation
 import Glibc
 import Synchronization
@@ -49,16 +48,16 @@ final class InterruptMonitor: @unchecked Sendable {
     private static let interrupted = Atomic<Bool>(false)
     /// The pipe and its watcher thread, made once and kept for the process's life.
     private static let plumbing: Bool = {
-        // Close-on-exec from birth: a child spawned meanwhile inherits neither end.
-        let pipe: PipeEnds
-        do { pipe = try FileDescriptor.pipe() } catch { return false }
-        // Both ends live as long as the process: the handler may write at any time.
-        interruptPipeWrite = pipe.write.release()
-        let read = pipe.read.release()
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        interruptPipeWrite = fds[1]
+        let read = fds[0]
         let thread = Thread {
             var byte: UInt8 = 0
             while true {
-                let n = Errno.retrying { Glibc.read(read, &byte, 1) }
+                let n = Glibc.read(read, &byte, 1)
+                if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 InterruptMonitor.received()
             }

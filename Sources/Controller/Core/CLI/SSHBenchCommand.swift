@@ -1,6 +1,5 @@
 import AgentProtocol
 import ArgumentParser
-import Descriptors
 import Foundation
 import Logging
 import SSH
@@ -131,14 +130,13 @@ struct SSHBenchCommand: AsyncParsableCommand {
             if uploadMiB > 0 {
                 let local = FileManager.default.temporaryDirectory.appendingPathComponent("ssh-bench-\(getpid())").path
                 defer { unlink(local) }
-                let file = try FileDescriptor.open(local, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-                let fd = file.rawValue
+                let fd = open(local, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
                 var block = [UInt8](repeating: 0, count: 1 << 20)
                 for i in 0..<uploadMiB {
                     for j in stride(from: 0, to: block.count, by: 64) { block[j] = UInt8(truncatingIfNeeded: i &+ j &* 31) }
-                    try block.withUnsafeBytes { raw throws in try FileDescriptor.writeAll(fd, raw) }
+                    _ = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 }
-                try file.close()
+                close(fd)
                 let sftp = try await host.session.openSFTP()
                 start = ContinuousClock.now
                 try await sftp.upload(from: local, to: "ssh-bench-upload", chunkSize: writeKiB * 1024)

@@ -1,5 +1,5 @@
+import AWS
 import Foundation
-import LibCrypto
 import SSH
 
 /// The SHA-256 of the agent binary, which names it on the remote host.
@@ -31,12 +31,13 @@ enum AgentBinaryHash {
         return digest
     }
 
-    /// libcrypto's SHA-256 (LibCrypto's `SHA256`), fast even in debug builds
-    /// for a binary of several megabytes.
+    /// libcrypto's SHA-256 (through the AWS module's `Digest`): the plain
+    /// Swift one in the SSH module is fine for host keys but slow in debug
+    /// builds for a binary of several megabytes.
     static func hashFile(_ path: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw UsageError("cannot read the agent binary \(path)")
         }
-        return SHA256.hash(data).hexString
+        return AWS.Digest.sha256([UInt8](data)).hexString
     }
 }

@@ -10,6 +10,14 @@ public enum LocalAgent {
         try await connect(command: [binary], logger: logger)
     }
 
+    private static func pipe() throws -> PipeEnds {
+        do {
+            return try FileDescriptor.pipe()
+        } catch {
+            throw POSIXFailure("pipe", error.code)
+        }
+    }
+
     /// Runs `command + ["--stdio"]`; the command may wrap the agent (setpriv, sudo, env).
     public static func connect(command: [String], logger: Logger) async throws -> AgentClient {
         let binary = command[0]
@@ -17,8 +25,8 @@ public enum LocalAgent {
         // started concurrently would hide this agent's exit (no EOF).
         // Each end has one owner (the same type the agent's spawner uses): the
         // child's ends close when this returns, whatever happens.
-        let toChild = try FileDescriptor.pipe()
-        let fromChild = try FileDescriptor.pipe()
+        let toChild = try pipe()
+        let fromChild = try pipe()
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -50,7 +58,7 @@ public enum LocalAgent {
         }
         let agentPID = pid
         // The transport owns our ends from here and closes each once.
-        let transport = PipeTransport(read: fromChild.read, write: toChild.write) {
+        let transport = PipeTransport(readFD: fromChild.read.release(), writeFD: toChild.write.release()) {
             var status: Int32 = 0
             _ = waitpid(agentPID, &status, 0)
         }
