@@ -79,16 +79,9 @@ struct AgentFloodTests {
 
     @Test("exec during a flood waits for the live agent, succeeds when it ends; one agent, state file untouched")
     func execDuringFlood() async throws {
-        let harness = try RunTestsHarness()
-        let agent = try UniqueAgent(in: harness)
-        let host: FaultSSHHost
-        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
-        defer {
-            agent.killAll()
-            host.stop()
-            harness.cleanUp()
-        }
-        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let fixture = try AgentOnSSHHost()
+        defer { fixture.cleanUp() }
+        let (harness, agent, host, target) = (fixture.harness, fixture.agent, fixture.host, fixture.target)
         let first = try await harness.run(["exec"] + target + ["--", "true"])
         try #require(first.status == 0, "first exec: \(first.stderr)")
         let pids = agent.pids()
@@ -113,16 +106,9 @@ struct AgentFloodTests {
 
     @Test("a flood that outlasts the 60 s wait fails the exec with a clear busy error; still one agent, state file untouched")
     func floodOutlastsTheWait() async throws {
-        let harness = try RunTestsHarness()
-        let agent = try UniqueAgent(in: harness)
-        let host: FaultSSHHost
-        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
-        defer {
-            agent.killAll()
-            host.stop()
-            harness.cleanUp()
-        }
-        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let fixture = try AgentOnSSHHost()
+        defer { fixture.cleanUp() }
+        let (harness, agent, host, target) = (fixture.harness, fixture.agent, fixture.host, fixture.target)
         let first = try await harness.run(["exec"] + target + ["--", "true"])
         try #require(first.status == 0, "first exec: \(first.stderr)")
         let pids = agent.pids()

@@ -8,16 +8,9 @@ import TestSupport
 struct AgentReuseTests {
     @Test("three execs leave one agent; a dead agent's state file is replaced; agents --stop ends it")
     func oneAgentPerHost() async throws {
-        let harness = try RunTestsHarness()
-        let agent = try UniqueAgent(in: harness)
-        let host: FaultSSHHost
-        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
-        defer {
-            agent.killAll()
-            host.stop()
-            harness.cleanUp()
-        }
-        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let fixture = try AgentOnSSHHost()
+        defer { fixture.cleanUp() }
+        let (harness, agent, target) = (fixture.harness, fixture.agent, fixture.target)
         for round in 0..<3 {
             let exec = try await harness.run(["exec"] + target + ["--", "true"])
             #expect(exec.status == 0, "exec \(round): \(exec.stderr)")
@@ -50,16 +43,9 @@ struct AgentReuseTests {
 
     @Test("--agent-idle-timeout reaches an agent already running (agent.configure): told 2 s, it exits once idle")
     func idleTimeoutApplied() async throws {
-        let harness = try RunTestsHarness()
-        let agent = try UniqueAgent(in: harness)
-        let host: FaultSSHHost
-        do { host = try FaultSSHHost(in: harness) } catch { harness.cleanUp(); throw error }
-        defer {
-            agent.killAll()
-            host.stop()
-            harness.cleanUp()
-        }
-        let target = host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path]
+        let fixture = try AgentOnSSHHost()
+        defer { fixture.cleanUp() }
+        let (harness, agent, target) = (fixture.harness, fixture.agent, fixture.target)
         let first = try await harness.run(["exec"] + target + ["--agent-idle-timeout", "600", "--", "true"])
         #expect(first.status == 0, "stderr: \(first.stderr)")
         let pids = agent.pids()

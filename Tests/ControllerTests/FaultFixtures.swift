@@ -99,6 +99,35 @@ struct FaultSSHHost {
     }
 }
 
+/// A harness, an agent binary of its own and an sshd host, with the target
+/// arguments that reach that host with that agent: what the agent-reuse and
+/// flood tests each set up. `cleanUp()` ends the agents, the host and the harness.
+struct AgentOnSSHHost {
+    let harness: RunTestsHarness
+    let agent: UniqueAgent
+    let host: FaultSSHHost
+
+    init() throws {
+        harness = try RunTestsHarness()
+        do {
+            agent = try UniqueAgent(in: harness)
+            host = try FaultSSHHost(in: harness)
+        } catch {
+            harness.cleanUp()
+            throw error
+        }
+    }
+
+    /// `--target ssh://…/1 --identity … --host-key … --agent-binary AGENT`.
+    var target: [String] { host.targetArguments(port: host.port, slots: 1) + ["--agent-binary", agent.path] }
+
+    func cleanUp() {
+        agent.killAll()
+        host.stop()
+        harness.cleanUp()
+    }
+}
+
 /// An agent binary with a hash of its own, so a test can find (and only
 /// touch) the agent processes it started: they run from
 /// `~/.cache/automation/agent-<hash>`.
